@@ -1,0 +1,57 @@
+# Attend: `make demo` and `make test` are all a new user needs (see README.md).
+SHELL := /bin/bash
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed-$(shell cat requirements/base.txt requirements/dev.txt pyproject.toml | sha256sum | cut -c1-12)
+ASSETS_STAMP := static/vendor/.installed-$(shell sha256sum package-lock.json | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck checks pytest pytest-postgres assets venv browser clean
+
+demo: venv assets
+	.venv/bin/attend demo
+
+test: venv assets browser lint typecheck checks pytest pytest-postgres
+
+venv: $(VENV_STAMP)
+$(VENV_STAMP):
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet --require-hashes -r requirements/base.txt -r requirements/dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	rm -f .venv/.installed-* && touch $@
+
+assets: $(ASSETS_STAMP)
+$(ASSETS_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/chart.js/dist/chart.umd.js static/vendor/chart.umd.js
+	rm -f static/vendor/.installed-* && touch $@
+
+# Debian's Chromium for the browser tests; they skip with a reason where it cannot be installed.
+browser:
+	@command -v chromium >/dev/null || bash scripts/install-chromium || echo "chromium unavailable: browser tests will be skipped"
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck:
+	.venv/bin/mypy attend
+
+checks:
+	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
+
+pytest:
+	DATABASE_URL=sqlite:///:memory: REDIS_URL= $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# The same suite on PostgreSQL and Redis, when the CI (or you) points at them.
+pytest-postgres:
+	@if [ -n "$$ATTEND_TEST_DATABASE_URL" ]; then \
+	  echo "== test suite on PostgreSQL ($$ATTEND_TEST_DATABASE_URL) and Redis ($${ATTEND_TEST_REDIS_URL:-none}) =="; \
+	  DATABASE_URL="$$ATTEND_TEST_DATABASE_URL" REDIS_URL="$$ATTEND_TEST_REDIS_URL" $(PY) -m pytest -q $(PYTEST_ARGS); \
+	else echo "ATTEND_TEST_DATABASE_URL not set: PostgreSQL run skipped"; fi
+
+clean:
+	rm -rf .venv node_modules static/vendor var/staticfiles

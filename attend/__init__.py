@@ -1,0 +1,1 @@
+"""Attend: attendance intelligence, casework and field safety for school attendance officers."""

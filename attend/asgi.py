@@ -1,0 +1,15 @@
+"""ASGI entry point: HTTP through Django, WebSockets through Channels (routes added by apps)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attend.settings")
+django_asgi = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+
+from attend.lib.startup import ensure_production_ready  # noqa: E402
+
+ensure_production_ready()
+application = ProtocolTypeRouter({"http": django_asgi})

@@ -1,0 +1,48 @@
+"""Long work (imports, recomputation, training) as a visible row: status, counts, progress, log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from attend.jobs.choices import JobStatus
+
+
+class Job(models.Model):
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    progress_done = models.PositiveBigIntegerField(default=0)
+    progress_total = models.PositiveBigIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+    log = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if not self.progress_total:
+            return 0
+        return min(100, round(100 * self.progress_done / self.progress_total))
+
+
+class JobTransition(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="transitions")
+    at = models.DateTimeField(default=timezone.now)
+    from_status = models.CharField(max_length=12, choices=JobStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=JobStatus.choices)
+    note = models.CharField(max_length=300, blank=True)

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from attend.accounts.choices import Role
+from attend.accounts.models import User
+from attend.accounts.permissions import roles_required
+from attend.jobs.queries import jobs_for
+
+
+@roles_required([Role.DISTRICT_ADMIN, Role.ANALYST, Role.SUPERVISOR])
+def job_list(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    return render(request, "jobs/job_list.html", {"jobs": jobs_for(user)[:100]})
+
+
+@roles_required([Role.DISTRICT_ADMIN, Role.ANALYST, Role.SUPERVISOR])
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    job = get_object_or_404(jobs_for(user), pk=pk)
+    template = "jobs/job_detail.html#status" if request.htmx else "jobs/job_detail.html"  # type: ignore[attr-defined]
+    return render(request, template, {"job": job})

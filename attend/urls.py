@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import include, path
+
+from attend.roster import views as roster_views
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"ok": True})
+
+
+urlpatterns = [
+    path("", roster_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("attend.accounts.urls")),
+    path("audit/", include("attend.audit.urls")),
+    path("jobs/", include("attend.jobs.urls")),
+    path("", include("attend.roster.urls")),
+    path("django-admin/", admin.site.urls),
+]
