@@ -36,11 +36,24 @@ PASSWORD = "correct horse battery"
 
 class CastMixin:
     district: District
+    other_district: District
     lincoln: School
     roosevelt: School
+    hill: School
     ada: Student
     ben: Student
     cora: Student
+    zed: Student
+    olivia: User
+    omar: User
+    otto: User
+    sam: User
+    chris: User
+    terry: User
+    opal: User
+    ana: User
+    dana: User
+    nina: User
 
     @classmethod
     def make_cast(cls) -> None:
@@ -115,9 +128,11 @@ class CastMixin:
         SectionEnrollment.objects.create(section=homeroom, student=cls.ada)
 
     @classmethod
-    def make_calendar(cls, school: School, start: dt.date, days: int) -> None:
+    def make_calendar(
+        cls, school: School, start: dt.date, days: int, school_year: int = SCHOOL_YEAR
+    ) -> None:
         """Weekdays are instructional days, weekends are not (enough for most tests)."""
-        calendar = Calendar.objects.create(school=school, school_year=SCHOOL_YEAR, code="main")
+        calendar = Calendar.objects.create(school=school, school_year=school_year, code="main")
         for offset in range(days):
             day = start + dt.timedelta(days=offset)
             weekday = day.weekday() < 5

@@ -54,9 +54,7 @@ def record_failed_login(*, user: User) -> bool:
     if locked:
         user.locked_until = timezone.now() + dt.timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
     user.save(update_fields=["failed_logins", "locked_until"])
-    record_change(
-        actor=None, action="user.login_failed", target=user, data={"locked": locked}
-    )
+    record_change(actor=None, action="user.login_failed", target=user, data={"locked": locked})
     return locked
 
 
@@ -99,9 +97,7 @@ def enrol_totp_with_secret(*, user: User, secret: str, by: User | None = None) -
 
 
 @transaction.atomic
-def assign_caseload(
-    *, officer: User, students: Iterable[Student], assigned_by: User | None
-) -> int:
+def assign_caseload(*, officer: User, students: Iterable[Student], assigned_by: User | None) -> int:
     """Add students to an officer's caseload; returns how many were new."""
     if officer.role != Role.OFFICER:
         raise ValueError(f"{officer.username} is not an attendance officer")

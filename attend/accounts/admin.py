@@ -5,7 +5,7 @@ from attend.accounts.models import User
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(BaseUserAdmin):  # type: ignore[type-arg]
     list_display = ("username", "first_name", "last_name", "role", "district", "is_active")
     list_filter = ("role", "district", "is_active")
     # Secrets and counters are managed by the sign-in flow, never typed in by hand.

@@ -23,6 +23,6 @@ class TwoFactorMiddleware:
             and not request.session.get(SESSION_KEY)
             and not request.path.startswith(_OPEN_PREFIXES)
         ):
-            target = "accounts:verify" if user.totp_confirmed_at else "accounts:enrol"  # type: ignore[union-attr]
+            target = "accounts:verify" if user.totp_confirmed_at else "accounts:enrol"
             return redirect(target)
         return self.get_response(request)

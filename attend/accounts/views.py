@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -48,7 +47,7 @@ def _try_login(request: HttpRequest, username: str, password: str) -> str:
             return LOCKED_MESSAGE
         return FAILED_MESSAGE
     login(request, user)
-    actions.record_login(user=user)  # type: ignore[arg-type]
+    actions.record_login(user=user)  # type: ignore[arg-type,unused-ignore]
     return ""
 
 
@@ -88,5 +87,3 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
         form.add_error("code", "That code is not right. Check the phone's clock and try again.")
     uri = totp.provisioning_uri(secret, account=user.username)
     return render(request, "accounts/enrol.html", {"form": form, "secret": secret, "uri": uri})
-
-

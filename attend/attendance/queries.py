@@ -126,12 +126,14 @@ def _day(
 
 
 def months(days: list[Day]) -> list[dict[str, object]]:
-    """Group days into month grids (weeks starting Monday) for the calendar template."""
+    """Month grids (weeks start on Monday) for the calendar template; school-free months skipped."""
     grids: list[dict[str, object]] = []
     by_month: dict[tuple[int, int], dict[int, Day]] = {}
     for d in days:
         by_month.setdefault((d.date.year, d.date.month), {})[d.date.day] = d
     for (year, month), lookup in by_month.items():
+        if all(d.status == "non_school" for d in lookup.values()):
+            continue  # summer months: nothing to show
         weeks = [
             [lookup.get(n) if n else None for n in week]
             for week in pycal.Calendar(firstweekday=0).monthdayscalendar(year, month)

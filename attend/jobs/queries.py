@@ -13,7 +13,7 @@ def jobs_for(user: User) -> Any:
     """District admins see every job of their district's staff; others their own."""
     if not user.is_authenticated:
         return Job.objects.none()
-    if user.role == Role.DISTRICT_ADMIN:
+    if user.role == Role.DISTRICT_ADMIN and user.district_id is not None:
         return Job.objects.filter(created_by__district_id=user.district_id) | Job.objects.filter(
             created_by__isnull=True
         )

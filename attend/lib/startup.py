@@ -13,8 +13,13 @@ def ensure_production_ready() -> None:
         return
     problems = []
     if not settings.SECRET_KEY_CONFIGURED:
-        problems.append("SECRET_KEY is not set (generate one: python3 -c 'import secrets; print(secrets.token_urlsafe(50))')")
+        problems.append(
+            "SECRET_KEY is not set (make one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
     if not settings.ALLOWED_HOSTS:
-        problems.append("ALLOWED_HOSTS is not set (comma-separated host names this server answers to)")
+        problems.append(
+            "ALLOWED_HOSTS is not set (comma-separated host names this server answers to)"
+        )
     if problems:
         raise SettingError("Attend will not start:\n  - " + "\n  - ".join(problems))

@@ -7,7 +7,6 @@ vectors, and an authenticator app is all the user needs.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 import struct

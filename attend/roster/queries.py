@@ -11,6 +11,7 @@ from attend.accounts.choices import Role
 
 if TYPE_CHECKING:
     from attend.accounts.models import User
+    from attend.roster.models import Student  # noqa: F401 (named in a string below)
 
 
 def _current_enrollments(user: User) -> Any:
@@ -33,7 +34,7 @@ def _taught_students(user: User) -> Any:
     ).values("student_id")
 
 
-class StudentQuerySet(models.QuerySet):
+class StudentQuerySet(models.QuerySet["Student"]):
     def for_user(self, user: User) -> StudentQuerySet:
         """Students whose records this user has a legitimate educational interest in.
 

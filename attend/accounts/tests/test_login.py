@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.test import override_settings
 from django.urls import reverse
 
@@ -10,7 +12,7 @@ from attend.test import PASSWORD, BaseTestCase
 
 
 class LoginTests(BaseTestCase):
-    def _login(self, username: str, password: str = PASSWORD) -> object:
+    def _login(self, username: str, password: str = PASSWORD) -> Any:
         return self.client.post(
             reverse("accounts:login"), {"username": username, "password": password}
         )
@@ -41,7 +43,9 @@ class LoginTests(BaseTestCase):
         self.opal.totp_confirmed_at = self.opal.date_joined
         self.opal.save()
         self._login("opal")
-        self.assertRedirects(self.client.get("/"), reverse("accounts:verify"), fetch_redirect_response=False)
+        self.assertRedirects(
+            self.client.get("/"), reverse("accounts:verify"), fetch_redirect_response=False
+        )
         wrong = self.client.post(reverse("accounts:verify"), {"code": "000000"})
         self.assertContains(wrong, "not right")
         self.client.post(reverse("accounts:verify"), {"code": totp.code_at(self.opal.totp_secret)})

@@ -12,6 +12,7 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from attend.jobs.actions import create_job
+from attend.jobs.models import Job
 from attend.test import BaseTestCase
 
 CAST = ("olivia", "omar", "otto", "sam", "chris", "terry", "opal", "ana", "dana", "nina")
@@ -25,8 +26,13 @@ def only(allowed: dict[str, int], default: int = 403) -> dict[str, int]:
 RECORD_ROLES = {n: 200 for n in ("olivia", "omar", "otto", "sam", "chris", "terry", "dana", "nina")}
 # Ada (Lincoln, Olivia's caseload, Terry's homeroom): Otto is at another school, Nina in
 # another district — both get 404, as if Ada did not exist.
-ADA = only({**dict.fromkeys(("olivia", "omar", "sam", "chris", "terry", "dana"), 200),
-            "otto": 404, "nina": 404})
+ADA = only(
+    {
+        **dict.fromkeys(("olivia", "omar", "sam", "chris", "terry", "dana"), 200),
+        "otto": 404,
+        "nina": 404,
+    }
+)
 ADMIN_ONLY = only({"dana": 200, "nina": 200})
 # Jobs: Dana's job is visible to Dana; analysts and supervisors see only their own jobs.
 JOB = only({"dana": 200, "nina": 404, "ana": 404, "sam": 404})
@@ -56,6 +62,8 @@ def _names(patterns: list[Any], prefix: str = "") -> Iterator[str]:
 
 
 class PermissionMatrixTests(BaseTestCase):
+    job: Job
+
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
@@ -87,8 +95,12 @@ class PermissionMatrixTests(BaseTestCase):
 
     def test_it_lists_only_students_in_scope(self) -> None:
         expected = {
-            "olivia": {"S1", "S2"}, "otto": {"S3"}, "terry": {"S1"},
-            "dana": {"S1", "S2", "S3"}, "nina": {"S9"}, "sam": {"S1", "S2"},
+            "olivia": {"S1", "S2"},
+            "otto": {"S3"},
+            "terry": {"S1"},
+            "dana": {"S1", "S2", "S3"},
+            "nina": {"S9"},
+            "sam": {"S1", "S2"},
         }
         for username, ids in expected.items():
             self.login(getattr(self, username))

@@ -6,67 +6,186 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('roster', '0001_initial'),
+        ("roster", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AttendanceEvent',
+            name="AttendanceEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('section_id', models.CharField(blank=True, default='', max_length=64)),
-                ('event_date', models.DateField()),
-                ('category', models.CharField(choices=[('unexcused', 'Unexcused Absence'), ('excused', 'Excused Absence'), ('partial', 'Partial'), ('early_departure', 'Early departure'), ('tardy', 'Tardy'), ('present', 'In Attendance')], max_length=16)),
-                ('duration', models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('imported_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('source', models.CharField(choices=[('edfi', 'Ed-Fi'), ('oneroster', 'OneRoster'), ('sis_csv', 'SIS export'), ('manual', 'Entered in Attend'), ('generated', 'Synthetic district')], default='edfi', max_length=12)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('needs_review', models.BooleanField(default=False)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='attendance_events', to='roster.school')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attendance_events', to='roster.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("section_id", models.CharField(blank=True, default="", max_length=64)),
+                ("event_date", models.DateField()),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("unexcused", "Unexcused Absence"),
+                            ("excused", "Excused Absence"),
+                            ("partial", "Partial"),
+                            ("early_departure", "Early departure"),
+                            ("tardy", "Tardy"),
+                            ("present", "In Attendance"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "duration",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("imported_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("edfi", "Ed-Fi"),
+                            ("oneroster", "OneRoster"),
+                            ("sis_csv", "SIS export"),
+                            ("manual", "Entered in Attend"),
+                            ("generated", "Synthetic district"),
+                        ],
+                        default="edfi",
+                        max_length=12,
+                    ),
+                ),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("needs_review", models.BooleanField(default=False)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="attendance_events",
+                        to="roster.school",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attendance_events",
+                        to="roster.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['event_date'],
+                "ordering": ["event_date"],
             },
         ),
         migrations.CreateModel(
-            name='AttendanceCorrection',
+            name="AttendanceCorrection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('old_category', models.CharField(choices=[('unexcused', 'Unexcused Absence'), ('excused', 'Excused Absence'), ('partial', 'Partial'), ('early_departure', 'Early departure'), ('tardy', 'Tardy'), ('present', 'In Attendance')], max_length=16)),
-                ('new_category', models.CharField(blank=True, choices=[('unexcused', 'Unexcused Absence'), ('excused', 'Excused Absence'), ('partial', 'Partial'), ('early_departure', 'Early departure'), ('tardy', 'Tardy'), ('present', 'In Attendance')], max_length=16)),
-                ('old_duration', models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True)),
-                ('new_duration', models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True)),
-                ('old_recorded_at', models.DateTimeField()),
-                ('deleted', models.BooleanField(default=False)),
-                ('source', models.CharField(choices=[('edfi', 'Ed-Fi'), ('oneroster', 'OneRoster'), ('sis_csv', 'SIS export'), ('manual', 'Entered in Attend'), ('generated', 'Synthetic district')], default='edfi', max_length=12)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='corrections', to='attendance.attendanceevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "old_category",
+                    models.CharField(
+                        choices=[
+                            ("unexcused", "Unexcused Absence"),
+                            ("excused", "Excused Absence"),
+                            ("partial", "Partial"),
+                            ("early_departure", "Early departure"),
+                            ("tardy", "Tardy"),
+                            ("present", "In Attendance"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "new_category",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("unexcused", "Unexcused Absence"),
+                            ("excused", "Excused Absence"),
+                            ("partial", "Partial"),
+                            ("early_departure", "Early departure"),
+                            ("tardy", "Tardy"),
+                            ("present", "In Attendance"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "old_duration",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True),
+                ),
+                (
+                    "new_duration",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=5, null=True),
+                ),
+                ("old_recorded_at", models.DateTimeField()),
+                ("deleted", models.BooleanField(default=False)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("edfi", "Ed-Fi"),
+                            ("oneroster", "OneRoster"),
+                            ("sis_csv", "SIS export"),
+                            ("manual", "Entered in Attend"),
+                            ("generated", "Synthetic district"),
+                        ],
+                        default="edfi",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="corrections",
+                        to="attendance.attendanceevent",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['changed_at'],
+                "ordering": ["changed_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='attendanceevent',
-            index=models.Index(fields=['student', 'event_date'], name='attendance__student_b409b4_idx'),
+            model_name="attendanceevent",
+            index=models.Index(
+                fields=["student", "event_date"], name="attendance__student_b409b4_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='attendanceevent',
-            index=models.Index(fields=['school', 'event_date'], name='attendance__school__fd953d_idx'),
+            model_name="attendanceevent",
+            index=models.Index(
+                fields=["school", "event_date"], name="attendance__school__fd953d_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attendanceevent',
-            constraint=models.UniqueConstraint(fields=('student', 'school', 'section_id', 'event_date', 'category'), name='unique_attendance_event'),
+            model_name="attendanceevent",
+            constraint=models.UniqueConstraint(
+                fields=("student", "school", "section_id", "event_date", "category"),
+                name="unique_attendance_event",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='attendanceevent',
-            constraint=models.CheckConstraint(condition=models.Q(('duration__isnull', True), models.Q(('duration__gte', 0), ('duration__lte', 1)), _connector='OR'), name='attendance_duration_fraction'),
+            model_name="attendanceevent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("duration__isnull", True),
+                    models.Q(("duration__gte", 0), ("duration__lte", 1)),
+                    _connector="OR",
+                ),
+                name="attendance_duration_fraction",
+            ),
         ),
     ]
