@@ -13,5 +13,7 @@ SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
 def shared_data() -> Path:
     """The conformance data beside the checkout; skipped on machines that do not have it."""
     if not SHARED_DATA.is_dir():
-        pytest.skip("../shared/data not present: conformance data is only in CI and the dev machine")
+        pytest.skip(
+            "../shared/data not present: conformance data is only in CI and the dev machine"
+        )
     return SHARED_DATA

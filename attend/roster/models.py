@@ -43,7 +43,9 @@ class Calendar(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["school", "school_year", "code"], name="unique_calendar")
+            models.UniqueConstraint(
+                fields=["school", "school_year", "code"], name="unique_calendar"
+            )
         ]
 
     def __str__(self) -> str:

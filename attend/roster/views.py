@@ -93,7 +93,9 @@ def student_detail(request: HttpRequest, student_id: str) -> HttpResponse:
     """The student profile: every view is logged before anything is shown (FERPA)."""
     user: User = request.user  # type: ignore[assignment]
     student = get_object_or_404(Student.objects.for_user(user), student_unique_id=student_id)
-    log_access(user=user, student=student, page=request.path, purpose=request.GET.get("purpose", ""))
+    log_access(
+        user=user, student=student, page=request.path, purpose=request.GET.get("purpose", "")
+    )
     year = int(request.GET.get("year") or student.district.current_school_year)
     days, summary = student_year(student, year, _today())
     context = {

@@ -14,7 +14,12 @@ def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean.pop("ATTEND_DEMO", None)
     return subprocess.run(
         [sys.executable, "-m", "attend.cli", *args],
-        cwd=REPO, env=clean, capture_output=True, text=True, timeout=60, check=False,
+        cwd=REPO,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 

@@ -35,7 +35,12 @@ def test_it_accepts_the_neighbouring_step_and_rejects_others() -> None:
 def test_it_parses_database_urls() -> None:
     pg = parse_database_url("postgres://u:p%40ss@db.local:5433/attend", base_dir=Path("/x"))
     assert (pg.engine, pg.name, pg.user, pg.password, pg.host, pg.port) == (
-        "django.db.backends.postgresql", "attend", "u", "p@ss", "db.local", "5433"
+        "django.db.backends.postgresql",
+        "attend",
+        "u",
+        "p@ss",
+        "db.local",
+        "5433",
     )
     assert parse_database_url("sqlite:///var/a.db", base_dir=Path("/x")).name == "/x/var/a.db"
     assert parse_database_url("sqlite:////abs/a.db", base_dir=Path("/x")).name == "/abs/a.db"

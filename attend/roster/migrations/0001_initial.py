@@ -5,198 +5,427 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='District',
+            name="District",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('lea_id', models.CharField(max_length=32, unique=True, verbose_name='LEA id')),
-                ('name', models.CharField(max_length=200)),
-                ('state', models.CharField(default='CA', max_length=2)),
-                ('current_school_year', models.PositiveSmallIntegerField(default=2026)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("lea_id", models.CharField(max_length=32, unique=True, verbose_name="LEA id")),
+                ("name", models.CharField(max_length=200)),
+                ("state", models.CharField(default="CA", max_length=2)),
+                ("current_school_year", models.PositiveSmallIntegerField(default=2026)),
             ],
         ),
         migrations.CreateModel(
-            name='Household',
+            name="Household",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(blank=True, max_length=300)),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('postal_code', models.CharField(blank=True, max_length=12)),
-                ('language', models.CharField(default='eng', help_text='ISO 639-2 code', max_length=8)),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='households', to='roster.district')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=300)),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("postal_code", models.CharField(blank=True, max_length=12)),
+                (
+                    "language",
+                    models.CharField(default="eng", help_text="ISO 639-2 code", max_length=8),
+                ),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="households",
+                        to="roster.district",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Guardian',
+            name="Guardian",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contact_unique_id', models.CharField(max_length=32, unique=True)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('language', models.CharField(default='eng', max_length=8)),
-                ('phone', models.CharField(blank=True, max_length=32)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('preferred_channel', models.CharField(choices=[('phone', 'Phone call'), ('sms', 'Text message'), ('email', 'E-mail'), ('letter', 'Letter')], default='phone', max_length=8)),
-                ('contact_valid', models.BooleanField(default=True)),
-                ('household', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='guardians', to='roster.household')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("contact_unique_id", models.CharField(max_length=32, unique=True)),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                ("language", models.CharField(default="eng", max_length=8)),
+                ("phone", models.CharField(blank=True, max_length=32)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "preferred_channel",
+                    models.CharField(
+                        choices=[
+                            ("phone", "Phone call"),
+                            ("sms", "Text message"),
+                            ("email", "E-mail"),
+                            ("letter", "Letter"),
+                        ],
+                        default="phone",
+                        max_length=8,
+                    ),
+                ),
+                ("contact_valid", models.BooleanField(default=True)),
+                (
+                    "household",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="guardians",
+                        to="roster.household",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='School',
+            name="School",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('school_id', models.CharField(max_length=32, unique=True, verbose_name='Ed-Fi schoolId')),
-                ('name', models.CharField(max_length=200)),
-                ('level', models.CharField(choices=[('elementary', 'Elementary'), ('middle', 'Middle'), ('high', 'High'), ('other', 'Other')], default='other', max_length=12)),
-                ('address', models.CharField(blank=True, max_length=300)),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='schools', to='roster.district')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "school_id",
+                    models.CharField(max_length=32, unique=True, verbose_name="Ed-Fi schoolId"),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("elementary", "Elementary"),
+                            ("middle", "Middle"),
+                            ("high", "High"),
+                            ("other", "Other"),
+                        ],
+                        default="other",
+                        max_length=12,
+                    ),
+                ),
+                ("address", models.CharField(blank=True, max_length=300)),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="schools",
+                        to="roster.district",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Calendar',
+            name="Calendar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('school_year', models.PositiveSmallIntegerField(help_text='Ed-Fi ending year: 2026 = 2025–26')),
-                ('code', models.CharField(max_length=64)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='calendars', to='roster.school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "school_year",
+                    models.PositiveSmallIntegerField(help_text="Ed-Fi ending year: 2026 = 2025–26"),
+                ),
+                ("code", models.CharField(max_length=64)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="calendars",
+                        to="roster.school",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Staff',
+            name="Staff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('staff_unique_id', models.CharField(max_length=32, unique=True)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('schools', models.ManyToManyField(blank=True, related_name='staff', to='roster.school')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("staff_unique_id", models.CharField(max_length=32, unique=True)),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                (
+                    "schools",
+                    models.ManyToManyField(blank=True, related_name="staff", to="roster.school"),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Section',
+            name="Section",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('school_year', models.PositiveSmallIntegerField()),
-                ('section_id', models.CharField(max_length=64)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('homeroom', models.BooleanField(default=False)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sections', to='roster.school')),
-                ('teachers', models.ManyToManyField(blank=True, related_name='sections', to='roster.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("school_year", models.PositiveSmallIntegerField()),
+                ("section_id", models.CharField(max_length=64)),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("homeroom", models.BooleanField(default=False)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sections",
+                        to="roster.school",
+                    ),
+                ),
+                (
+                    "teachers",
+                    models.ManyToManyField(blank=True, related_name="sections", to="roster.staff"),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Student',
+            name="Student",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('student_unique_id', models.CharField(max_length=32, unique=True)),
-                ('first_name', models.CharField(max_length=100)),
-                ('last_name', models.CharField(max_length=100)),
-                ('birth_date', models.DateField(blank=True, null=True)),
-                ('sex', models.CharField(blank=True, choices=[('female', 'Female'), ('male', 'Male'), ('not_selected', 'Not selected'), ('', 'Unknown')], max_length=12)),
-                ('race', models.CharField(blank=True, max_length=60)),
-                ('hispanic', models.BooleanField(default=False)),
-                ('english_learner', models.BooleanField(default=False)),
-                ('disability', models.BooleanField(default=False)),
-                ('economic_disadvantage', models.BooleanField(default=False)),
-                ('home_language', models.CharField(blank=True, max_length=8)),
-                ('district', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='students', to='roster.district')),
-                ('household', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='students', to='roster.household')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("student_unique_id", models.CharField(max_length=32, unique=True)),
+                ("first_name", models.CharField(max_length=100)),
+                ("last_name", models.CharField(max_length=100)),
+                ("birth_date", models.DateField(blank=True, null=True)),
+                (
+                    "sex",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("not_selected", "Not selected"),
+                            ("", "Unknown"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("race", models.CharField(blank=True, max_length=60)),
+                ("hispanic", models.BooleanField(default=False)),
+                ("english_learner", models.BooleanField(default=False)),
+                ("disability", models.BooleanField(default=False)),
+                ("economic_disadvantage", models.BooleanField(default=False)),
+                ("home_language", models.CharField(blank=True, max_length=8)),
+                (
+                    "district",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="students",
+                        to="roster.district",
+                    ),
+                ),
+                (
+                    "household",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="students",
+                        to="roster.household",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['last_name', 'first_name'],
+                "ordering": ["last_name", "first_name"],
             },
         ),
         migrations.CreateModel(
-            name='SectionEnrollment',
+            name="SectionEnrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('begin_date', models.DateField(blank=True, null=True)),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('section', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='roster.section')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='section_enrollments', to='roster.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("begin_date", models.DateField(blank=True, null=True)),
+                ("end_date", models.DateField(blank=True, null=True)),
+                (
+                    "section",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrollments",
+                        to="roster.section",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="section_enrollments",
+                        to="roster.student",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Enrollment',
+            name="Enrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('school_year', models.PositiveSmallIntegerField()),
-                ('entry_date', models.DateField()),
-                ('exit_date', models.DateField(blank=True, null=True)),
-                ('exit_type', models.CharField(blank=True, max_length=60)),
-                ('grade', models.CharField(blank=True, max_length=40)),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='enrollments', to='roster.school')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='roster.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("school_year", models.PositiveSmallIntegerField()),
+                ("entry_date", models.DateField()),
+                ("exit_date", models.DateField(blank=True, null=True)),
+                ("exit_type", models.CharField(blank=True, max_length=60)),
+                ("grade", models.CharField(blank=True, max_length=40)),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="enrollments",
+                        to="roster.school",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="enrollments",
+                        to="roster.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['entry_date'],
+                "ordering": ["entry_date"],
             },
         ),
         migrations.CreateModel(
-            name='StudentGuardian',
+            name="StudentGuardian",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('relation', models.CharField(blank=True, max_length=40)),
-                ('primary', models.BooleanField(default=False)),
-                ('lives_with', models.BooleanField(default=True)),
-                ('priority', models.PositiveSmallIntegerField(default=1)),
-                ('guardian', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='student_links', to='roster.guardian')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guardian_links', to='roster.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("relation", models.CharField(blank=True, max_length=40)),
+                ("primary", models.BooleanField(default=False)),
+                ("lives_with", models.BooleanField(default=True)),
+                ("priority", models.PositiveSmallIntegerField(default=1)),
+                (
+                    "guardian",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="student_links",
+                        to="roster.guardian",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guardian_links",
+                        to="roster.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['priority'],
+                "ordering": ["priority"],
             },
         ),
         migrations.CreateModel(
-            name='CalendarDate',
+            name="CalendarDate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('events', models.JSONField(default=list)),
-                ('is_school_day', models.BooleanField(default=False)),
-                ('calendar', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dates', to='roster.calendar')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("events", models.JSONField(default=list)),
+                ("is_school_day", models.BooleanField(default=False)),
+                (
+                    "calendar",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dates",
+                        to="roster.calendar",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date'],
-                'constraints': [models.UniqueConstraint(fields=('calendar', 'date'), name='unique_calendar_date')],
+                "ordering": ["date"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("calendar", "date"), name="unique_calendar_date"
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='calendar',
-            constraint=models.UniqueConstraint(fields=('school', 'school_year', 'code'), name='unique_calendar'),
+            model_name="calendar",
+            constraint=models.UniqueConstraint(
+                fields=("school", "school_year", "code"), name="unique_calendar"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='section',
-            constraint=models.UniqueConstraint(fields=('school', 'school_year', 'section_id'), name='unique_section'),
+            model_name="section",
+            constraint=models.UniqueConstraint(
+                fields=("school", "school_year", "section_id"), name="unique_section"
+            ),
         ),
         migrations.AddIndex(
-            model_name='student',
-            index=models.Index(fields=['last_name', 'first_name'], name='roster_stud_last_na_e1bbd9_idx'),
+            model_name="student",
+            index=models.Index(
+                fields=["last_name", "first_name"], name="roster_stud_last_na_e1bbd9_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sectionenrollment',
-            constraint=models.UniqueConstraint(fields=('section', 'student'), name='unique_section_student'),
+            model_name="sectionenrollment",
+            constraint=models.UniqueConstraint(
+                fields=("section", "student"), name="unique_section_student"
+            ),
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(fields=['school', 'school_year'], name='roster_enro_school__327bde_idx'),
+            model_name="enrollment",
+            index=models.Index(
+                fields=["school", "school_year"], name="roster_enro_school__327bde_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.UniqueConstraint(fields=('student', 'school', 'entry_date'), name='unique_enrollment'),
+            model_name="enrollment",
+            constraint=models.UniqueConstraint(
+                fields=("student", "school", "entry_date"), name="unique_enrollment"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='studentguardian',
-            constraint=models.UniqueConstraint(fields=('student', 'guardian'), name='unique_student_guardian'),
+            model_name="studentguardian",
+            constraint=models.UniqueConstraint(
+                fields=("student", "guardian"), name="unique_student_guardian"
+            ),
         ),
     ]

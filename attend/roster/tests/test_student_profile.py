@@ -29,7 +29,10 @@ class StudentProfileTests(BaseTestCase):
     @classmethod
     def _event(cls, day: dt.date, category: Category, duration: str | None = None) -> None:
         AttendanceEvent.objects.create(
-            student=cls.ada, school=cls.lincoln, event_date=day, category=category,
+            student=cls.ada,
+            school=cls.lincoln,
+            event_date=day,
+            category=category,
             duration=duration,
         )
 
@@ -51,7 +54,9 @@ class StudentProfileTests(BaseTestCase):
         self.assertContains(response, 'data-testid="attendance-calendar"')
         self.assertContains(response, 'class="day unexcused tardy"')
         log = AccessLog.objects.get()
-        self.assertEqual((log.user, log.student, log.purpose), (self.olivia, self.ada, "weekly review"))
+        self.assertEqual(
+            (log.user, log.student, log.purpose), (self.olivia, self.ada, "weekly review")
+        )
 
     def test_it_does_not_log_a_refused_view(self) -> None:
         self.login(self.otto)
