@@ -40,8 +40,8 @@ typecheck:
 	.venv/bin/mypy attend
 
 checks:
-	$(PY) manage.py check --fail-level WARNING
-	$(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=sqlite:///:memory: $(PY) manage.py check --fail-level WARNING
+	DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
 pytest:
 	DATABASE_URL=sqlite:///:memory: REDIS_URL= $(PY) -m pytest -q $(PYTEST_ARGS)

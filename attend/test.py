@@ -34,6 +34,15 @@ SCHOOL_YEAR = 2026
 PASSWORD = "correct horse battery"
 
 
+CAST = ("olivia", "omar", "otto", "sam", "chris", "terry", "opal", "ana", "dana", "nina")
+ALL_OK = dict.fromkeys(CAST, 200)
+
+
+def only(allowed: dict[str, int], default: int = 403) -> dict[str, int]:
+    """A permission-matrix row: these statuses for the named users, `default` for the rest."""
+    return {name: allowed.get(name, default) for name in CAST}
+
+
 class CastMixin:
     district: District
     other_district: District

@@ -1,26 +1,26 @@
 """Every URL × every member of the cast → the status they must get.
 
-New URLs fail `test_it_covers_every_url` until they are added to MATRIX: access rules are
-decided on purpose, never by default.
+New URLs fail `test_it_covers_every_url` until they are added to a matrix: access rules are
+decided on purpose, never by default. Each app may keep its own rows in
+`attend/<app>/tests/permissions.py`: a `MATRIX` dict like the one below and, optionally,
+`setup(test_class)` to create the objects its URLs name.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
+
+import attend
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from attend.jobs.actions import create_job
 from attend.jobs.models import Job
-from attend.test import BaseTestCase
-
-CAST = ("olivia", "omar", "otto", "sam", "chris", "terry", "opal", "ana", "dana", "nina")
-ALL_OK = dict.fromkeys(CAST, 200)
-
-
-def only(allowed: dict[str, int], default: int = 403) -> dict[str, int]:
-    return {name: allowed.get(name, default) for name in CAST}
+from attend.test import ALL_OK, BaseTestCase, only
 
 
 RECORD_ROLES = {n: 200 for n in ("olivia", "omar", "otto", "sam", "chris", "terry", "dana", "nina")}
@@ -47,6 +47,22 @@ MATRIX: dict[str, tuple[Callable[[Any], dict[str, Any]], dict[str, int]]] = {
     "jobs:list": (lambda t: {}, only({"dana": 200, "nina": 200, "ana": 200, "sam": 200})),
     "jobs:detail": (lambda t: {"pk": t.job.pk}, JOB),
 }
+
+
+def _app_modules() -> list[ModuleType]:
+    found = []
+    for app in pkgutil.iter_modules(attend.__path__):
+        try:
+            found.append(importlib.import_module(f"attend.{app.name}.tests.permissions"))
+        except ModuleNotFoundError:
+            continue
+    return found
+
+
+APP_MODULES = _app_modules()
+for _module in APP_MODULES:
+    MATRIX.update(_module.MATRIX)
+
 # Sign-in pages every visitor reaches; they are tested in test_login.py.
 OPEN = {"accounts:login", "accounts:logout", "accounts:verify", "accounts:enrol", "healthz"}
 
@@ -68,6 +84,9 @@ class PermissionMatrixTests(BaseTestCase):
     def setUpTestData(cls) -> None:
         super().setUpTestData()
         cls.job = create_job(kind="import", title="Import", created_by=cls.dana)
+        for module in APP_MODULES:
+            if hasattr(module, "setup"):
+                module.setup(cls)
 
     def test_it_covers_every_url(self) -> None:
         self.assertEqual(set(_names(get_resolver().url_patterns)) - OPEN, set(MATRIX))
