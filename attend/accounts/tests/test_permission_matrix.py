@@ -14,14 +14,12 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
-import attend
-
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+import attend
 from attend.jobs.actions import create_job
 from attend.jobs.models import Job
 from attend.test import ALL_OK, BaseTestCase, only
-
 
 RECORD_ROLES = {n: 200 for n in ("olivia", "omar", "otto", "sam", "chris", "terry", "dana", "nina")}
 # Ada (Lincoln, Olivia's caseload, Terry's homeroom): Otto is at another school, Nina in
