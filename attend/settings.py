@@ -61,6 +61,11 @@ INSTALLED_APPS = [
     "attend.roster",
     "attend.attendance",
     "attend.insights",
+    "attend.cases",
+    "attend.safety",
+    "attend.devices",
+    "attend.evidence",
+    "attend.notify",
 ]
 
 MIDDLEWARE = [
