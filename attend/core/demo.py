@@ -6,6 +6,7 @@ Everything here is idempotent so `make demo` can be run again and reuses what ex
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -54,7 +55,8 @@ def ensure_district(*, students: int, seed: int, log: object = print) -> Distric
     folder = lake_dir()
     if not (folder / "_truth" / "manifest.json").exists():
         log(f"Generating a synthetic district of {students} students in {folder} …")  # type: ignore[operator]
-        generate(students=students, seed=seed, out=folder, fmt="ndjson")
+        # The demo shows the school year that contains today, with attendance up to today.
+        generate(students=students, seed=seed, out=folder, fmt="ndjson", as_of=date.today())
     if not Student.objects.exists():
         log("Importing it …")  # type: ignore[operator]
         import_edfi(path=folder, by=None)

@@ -15,7 +15,7 @@ from attend.accounts.permissions import roles_required
 from attend.attendance.queries import months, student_year
 from attend.audit.actions import log_access
 from attend.lib.dates import school_year_label
-from attend.roster.models import Student
+from attend.roster.models import Enrollment, Student
 from attend.roster.queries import schools_for_user
 
 PAGE_SIZE = 50
@@ -63,12 +63,21 @@ def student_list(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "schools": schools_for_user(user),
+        "grades": _grades(user),
         "q": request.GET.get("q", ""),
         "school": request.GET.get("school", ""),
         "grade": request.GET.get("grade", ""),
     }
     template = "roster/student_list.html#results" if request.htmx else "roster/student_list.html"  # type: ignore[attr-defined]
     return render(request, template, context)
+
+
+def _grades(user: User) -> list[str]:
+    year = user.district.current_school_year if user.district else 0
+    enrollments = Enrollment.objects.filter(
+        school__in=schools_for_user(user), school_year=year
+    ).exclude(grade="")
+    return sorted(set(enrollments.values_list("grade", flat=True)))
 
 
 def _filtered_students(request: HttpRequest, user: User) -> Any:
