@@ -99,7 +99,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "attend.wsgi.application"
 ASGI_APPLICATION = "attend.asgi.application"
 
-DATABASE_URL = env_str("DATABASE_URL", "sqlite:///var/attend.sqlite3")
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'attend.sqlite3'}")
 DATABASES = {"default": parse_database_url(DATABASE_URL, base_dir=BASE_DIR).as_django()}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # WAL lets the web server read while the worker loops write.
@@ -167,3 +167,23 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# --- safety, devices, notify, evidence ---
+ATTEND_PUBLIC_URL = env_str("ATTEND_PUBLIC_URL", "")
+SAFETY_VISIT_GRACE_SECONDS = env_int("ATTEND_VISIT_GRACE_SECONDS", 120)
+SAFETY_REVIEW_SECONDS = env_int("ATTEND_ALARM_REVIEW_SECONDS", 900)
+SAFETY_MAX_REVIEWS = env_int("ATTEND_ALARM_MAX_REVIEWS", 4)
+ATTEND_EVIDENCE_STORAGE = env_str("ATTEND_EVIDENCE_STORAGE", "local")
+ATTEND_EVIDENCE_DIR = Path(env_str("ATTEND_EVIDENCE_DIR", str(VAR_DIR / "evidence")))
+ATTEND_EVIDENCE_RETENTION_DAYS = env_int("ATTEND_EVIDENCE_RETENTION_DAYS", 31)
+ATTEND_EVIDENCE_S3 = {
+    "bucket_name": env_str("ATTEND_EVIDENCE_S3_BUCKET", "attend-evidence"),
+    "endpoint_url": env_str("ATTEND_EVIDENCE_S3_ENDPOINT") or None,
+    "region_name": env_str("ATTEND_EVIDENCE_S3_REGION") or None,
+    "access_key": env_str("ATTEND_EVIDENCE_S3_ACCESS_KEY") or None,
+    "secret_key": env_str("ATTEND_EVIDENCE_S3_SECRET_KEY") or None,
+    "default_acl": None,
+    "file_overwrite": False,
+}
+MEDIA_ROOT = VAR_DIR / "media"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
