@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("attend.accounts.urls")),
     path("audit/", include("attend.audit.urls")),
     path("jobs/", include("attend.jobs.urls")),
+    path("cases/", include("attend.cases.urls")),
     path("", include("attend.roster.urls")),
     path("django-admin/", admin.site.urls),
 ]

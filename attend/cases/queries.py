@@ -1,0 +1,76 @@
+"""Reads of casework, always scoped to the asking user (`Case.objects.for_user`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Q
+
+from attend.accounts.choices import Role
+from attend.cases.choices import REFERRAL_GRANTS_ACCESS, SEALED_READERS
+
+if TYPE_CHECKING:
+    from attend.accounts.models import User
+    from attend.cases.models import Case  # noqa: F401 (named in a string below)
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def for_user(self, user: User) -> CaseQuerySet:
+        """Cases this user has a legitimate educational interest in.
+
+        1. Nobody outside the user's district; operators and analysts see no cases.
+        2. District admins: the district. Supervisors: students of their schools.
+        3. Officers: cases they own or are on the team of, plus their caseload and schools.
+        4. Counselors and teachers: only cases with a live referral addressed to them.
+        """
+        from attend.roster.models import Student
+
+        if not (user.is_authenticated and user.sees_student_records and user.district_id):
+            return self.none()
+        scoped = self.filter(student__district_id=user.district_id)
+        if user.role == Role.DISTRICT_ADMIN:
+            return scoped
+        if user.role == Role.SUPERVISOR:
+            return scoped.filter(student__in=Student.objects.for_user(user))
+        if user.role == Role.OFFICER:
+            mine = Q(owner=user) | Q(team=user) | Q(student__in=Student.objects.for_user(user))
+            return scoped.filter(pk__in=self.model.objects.filter(mine).values("pk"))
+        return scoped.filter(
+            referrals__to_user=user, referrals__status__in=REFERRAL_GRANTS_ACCESS
+        ).distinct()
+
+    def open(self) -> CaseQuerySet:
+        return self.exclude(status="closed")
+
+
+def sees_sealed(user: User) -> bool:
+    """Health, mental-health and child-welfare details: counselor, supervisor, admin only."""
+    return getattr(user, "role", None) in SEALED_READERS
+
+
+def watch_students(user: User, school_year: int, today: dt.date, threshold: int = 3) -> Any:
+    """Students in the officer's scope with ≥ `threshold` unexcused absences this year.
+
+    Stand-in until the insights engine's flags land: a plain count of current-year unexcused
+    daily events from the ledger (`AttendanceEvent`), not the engine's resolved day statuses.
+    """
+    from django.db.models import Count
+
+    from attend.lib.dates import school_year_bounds
+    from attend.roster.models import Student
+
+    start, _ = school_year_bounds(school_year)
+    unexcused = Q(
+        attendance_events__category="unexcused",
+        attendance_events__section_id="",
+        attendance_events__deleted_at__isnull=True,
+        attendance_events__event_date__range=(start, today),
+    )
+    return (
+        Student.objects.for_user(user)
+        .annotate(unexcused=Count("attendance_events", filter=unexcused, distinct=True))
+        .filter(unexcused__gte=threshold)
+        .order_by("-unexcused", "last_name", "pk")
+    )
