@@ -6,7 +6,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attend.settings")
 # Static files are served by the app itself so one small server needs no web server in front.
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 django_asgi = ASGIStaticFilesHandler(get_asgi_application())
 
