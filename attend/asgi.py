@@ -10,9 +10,20 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
 django_asgi = ASGIStaticFilesHandler(get_asgi_application())
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from attend.lib.startup import ensure_production_ready  # noqa: E402
+from attend.safety.routing import websocket_urlpatterns  # noqa: E402
 
 ensure_production_ready()
-application = ProtocolTypeRouter({"http": django_asgi})
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi,
+        # Session-authenticated; the origin check stops other sites opening the console socket.
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -1,0 +1,222 @@
+"""The seam between the DC-09 receiver and the database.
+
+Everything Django is imported inside the functions, so the codec and the server stay
+importable (and testable) without settings. Writes go through the actions of
+`attend.safety.actions` and `attend.devices.actions`; this module only reads to find
+the device and the alarm an event refers to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from asgiref.sync import sync_to_async
+
+from attend.devices.dc09.crypto import parse_key
+from attend.devices.dc09.decide import Account, Event, EventKind
+from attend.devices.dc09.supervision import Transition
+
+if TYPE_CHECKING:
+    from attend.devices.models import Device
+    from attend.safety.actions import Location
+
+__all__ = [
+    "alarm_key",
+    "handle",
+    "handle_sync",
+    "load_accounts",
+    "load_accounts_sync",
+    "report",
+    "report_sync",
+]
+
+log = logging.getLogger("attend.devices.dc09")
+T = TypeVar("T")
+R = TypeVar("R")
+
+ALARM_KINDS = {
+    EventKind.RED_ALERT: "red_alert",
+    EventKind.SILENT_RED_ALERT: "duress",
+    EventKind.MEDICAL: "medical",
+    EventKind.OVERRUN: "overrun",
+}
+
+
+def load_accounts_sync() -> dict[str, Account]:
+    """Every active DC-09 device as an `Account` (a bad stored key skips that device, loudly)."""
+    from attend.devices.choices import DeviceKind
+    from attend.devices.models import Device
+
+    accounts: dict[str, Account] = {}
+    for device in Device.objects.filter(kind=DeviceKind.DC09, revoked_at=None):
+        try:
+            accounts[device.dc09_account.upper()] = _account(device)
+        except ValueError as exc:
+            log.error("DC-09 device %s skipped: %s", device.pk, exc)
+    return accounts
+
+
+def _account(device: Device) -> Account:
+    return Account(
+        account=device.dc09_account.upper(),
+        key=parse_key(device.dc09_key_hex) if device.dc09_key_hex else None,
+        receiver=device.dc09_receiver or None,
+        line=device.dc09_line or None,
+        supervision_seconds=device.supervision_seconds,
+        device_id=device.pk,
+    )
+
+
+def handle_sync(event: Event) -> bool:
+    """Commit what `event` means; True once it is committed (then the receiver ACKs).
+
+    False (no ACK, the badge retries) when the device was revoked meanwhile or the action
+    refused, e.g. an officer with no district to route the alarm to.
+    """
+    from django.db import transaction
+
+    from attend.devices.models import Device
+    from attend.safety.actions import SafetyError
+
+    device = None
+    if event.device_id is not None:
+        device = Device.objects.select_related("officer").filter(pk=event.device_id).first()
+    if device is None or device.revoked_at is not None:
+        log.warning("DC-09 event for a missing or revoked device %s", event.device_id)
+        return False
+    try:
+        with transaction.atomic():
+            _commit(event, device)
+    except SafetyError as exc:
+        log.error("DC-09 %s from %s not recorded: %s", event.kind, event.account, exc)
+        return False
+    return True
+
+
+def _commit(event: Event, device: Device) -> None:
+    from attend.devices.actions import touch_device
+    from attend.safety.actions import raise_alarm, record_position
+
+    at = event.received_at
+    assert at is not None  # decide() always stamps the receipt time
+    if event.kind in ALARM_KINDS:
+        raise_alarm(
+            officer=device.officer,
+            kind=ALARM_KINDS[event.kind],
+            source="dc09",
+            at=at,
+            location=_location(event),
+            silent=event.kind is EventKind.SILENT_RED_ALERT,
+            dedupe_key=alarm_key(event, at),
+            device=device,
+            note=f"{event.token} {event.qualifier}{event.code} zone {event.zone}".strip(),
+        )
+    elif event.kind is EventKind.CANCEL:
+        _cancel(device, at)
+    elif event.kind is EventKind.POSITION and event.location is not None:
+        loc = event.location
+        record_position(
+            officer=device.officer, lat=loc.latitude, lon=loc.longitude, at=at, device=device
+        )
+        return
+    touch_device(device=device, at=at)
+
+
+def alarm_key(event: Event, at: datetime) -> str:
+    """The receiver's dedupe key plus the minute it arrived.
+
+    Retransmissions are caught by the receiver's window; this key only guards a
+    receiver restart. `raise_alarm` returns the alarm of a known key whatever its status,
+    so without the minute a badge reusing seq and content later (after a reboot, or when
+    seq wraps at 9999) would be folded into an old, perhaps resolved, alarm and lost.
+    """
+    return f"{event.dedupe_key}:{at:%Y%m%dT%H%M}"
+
+
+def _location(event: Event) -> Location | None:
+    from attend.safety.actions import Location
+
+    if event.location is None:
+        return None
+    return Location(lat=event.location.latitude, lon=event.location.longitude)
+
+
+def _cancel(device: Device, at: datetime) -> None:
+    """A badge has no PIN pad: the cancel goes through only for an officer without a PIN.
+
+    With a PIN configured `cancel_alarm_by_officer` refuses and the alarm stays open (an
+    onlooker could have pressed cancel); the message is still ACKed: it was received.
+    """
+    from attend.safety.actions import SafetyError, cancel_alarm_by_officer
+    from attend.safety.choices import OPEN_ALARM
+    from attend.safety.models import Alarm
+
+    alarm = (
+        Alarm.objects.filter(officer=device.officer, device=device, status__in=OPEN_ALARM)
+        .order_by("-raised_at")
+        .first()
+    )
+    if alarm is None:
+        return
+    try:
+        cancel_alarm_by_officer(alarm=alarm, officer=device.officer, pin=None, at=at)
+    except SafetyError as exc:
+        log.warning("DC-09 cancel from %s left alarm %s open: %s", device.pk, alarm.pk, exc)
+
+
+def report_sync(transition: Transition) -> None:
+    """Communication lost → a `communication_lost` alarm; restored → logged (see the gap)."""
+    from attend.devices.choices import DeviceKind
+    from attend.devices.models import Device
+    from attend.safety.actions import raise_alarm
+
+    device = (
+        Device.objects.select_related("officer")
+        .filter(kind=DeviceKind.DC09, revoked_at=None, dc09_account__iexact=transition.account)
+        .first()
+    )
+    if device is None:
+        return
+    if not transition.lost:
+        log.info("DC-09 account %s communicating again", transition.account)
+        return
+    raise_alarm(
+        officer=device.officer,
+        kind="communication_lost",
+        source="dc09",
+        at=transition.at,
+        dedupe_key=f"dc09-lost:{transition.account}:{transition.last_seen.isoformat()}",
+        device=device,
+        note=f"last heard {transition.last_seen.isoformat()}",
+    )
+
+
+def _fresh(work: Callable[[T], R]) -> Callable[[T], R]:
+    """Run `work` after dropping a stale connection: the receiver outlives CONN_MAX_AGE."""
+
+    def run(arg: T) -> R:
+        from django.db import close_old_connections
+
+        close_old_connections()
+        return work(arg)
+
+    return run
+
+
+def _load(_: None) -> dict[str, Account]:
+    return load_accounts_sync()
+
+
+async def load_accounts() -> Mapping[str, Account]:
+    return await sync_to_async(_fresh(_load))(None)
+
+
+async def handle(event: Event) -> bool:
+    return await sync_to_async(_fresh(handle_sync))(event)
+
+
+async def report(transition: Transition) -> None:
+    await sync_to_async(_fresh(report_sync))(transition)
