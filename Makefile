@@ -44,13 +44,13 @@ checks:
 	DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run
 
 pytest:
-	DATABASE_URL=sqlite:///:memory: REDIS_URL= $(PY) -m pytest -q $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///:memory: REDIS_URL= $(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 # The same suite on PostgreSQL and Redis, when the CI (or you) points at them.
 pytest-postgres:
 	@if [ -n "$$ATTEND_TEST_DATABASE_URL" ]; then \
 	  echo "== test suite on PostgreSQL ($$ATTEND_TEST_DATABASE_URL) and Redis ($${ATTEND_TEST_REDIS_URL:-none}) =="; \
-	  DATABASE_URL="$$ATTEND_TEST_DATABASE_URL" REDIS_URL="$$ATTEND_TEST_REDIS_URL" $(PY) -m pytest -q $(PYTEST_ARGS); \
+	  DATABASE_URL="$$ATTEND_TEST_DATABASE_URL" REDIS_URL="$$ATTEND_TEST_REDIS_URL" $(PY) -m pytest -q -n 2 $(PYTEST_ARGS); \
 	else echo "ATTEND_TEST_DATABASE_URL not set: PostgreSQL run skipped"; fi
 
 clean:

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,40 +15,78 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Device',
+            name="Device",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('app', 'Officer app (PWA)'), ('osmand', 'Traccar Client (OsmAnd)'), ('dc09', 'SIA DC-09 badge / panel')], max_length=8)),
-                ('label', models.CharField(blank=True, max_length=120)),
-                ('token_hash', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('battery', models.FloatField(blank=True, null=True)),
-                ('low_battery', models.BooleanField(default=False)),
-                ('osmand_id', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('dc09_account', models.CharField(blank=True, db_index=True, max_length=16)),
-                ('dc09_receiver', models.CharField(blank=True, max_length=8)),
-                ('dc09_line', models.CharField(blank=True, max_length=8)),
-                ('dc09_key_hex', models.CharField(blank=True, max_length=64)),
-                ('supervision_seconds', models.PositiveIntegerField(blank=True, null=True)),
-                ('officer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='devices', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("app", "Officer app (PWA)"),
+                            ("osmand", "Traccar Client (OsmAnd)"),
+                            ("dc09", "SIA DC-09 badge / panel"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("label", models.CharField(blank=True, max_length=120)),
+                ("token_hash", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("battery", models.FloatField(blank=True, null=True)),
+                ("low_battery", models.BooleanField(default=False)),
+                ("osmand_id", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("dc09_account", models.CharField(blank=True, db_index=True, max_length=16)),
+                ("dc09_receiver", models.CharField(blank=True, max_length=8)),
+                ("dc09_line", models.CharField(blank=True, max_length=8)),
+                ("dc09_key_hex", models.CharField(blank=True, max_length=64)),
+                ("supervision_seconds", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "officer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="devices",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['officer', 'kind', 'label'],
+                "ordering": ["officer", "kind", "label"],
             },
         ),
         migrations.CreateModel(
-            name='ApiRequest',
+            name="ApiRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('request_id', models.CharField(max_length=64)),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='devices.device')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("request_id", models.CharField(max_length=64)),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                (
+                    "device",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="devices.device",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('device', 'request_id'), name='unique_device_request')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("device", "request_id"), name="unique_device_request"
+                    )
+                ],
             },
         ),
     ]
