@@ -26,15 +26,11 @@ class Command(BaseCommand):
     def run_from_argv(self, argv: list[str]) -> None:
         # Options after NAME belong to the benchmark, not to this command's parser.
         if len(argv) >= 3 and not argv[2].startswith("-"):
-            self.execute(
-                name=argv[2],
-                args=argv[3:],
-                verbosity=1,
-                traceback=False,
-                no_color=False,
-                force_color=False,
-                skip_checks=True,
-            )
+            try:
+                self.handle(name=argv[2], args=argv[3:])
+            except CommandError as error:
+                self.stderr.write(f"CommandError: {error}")
+                sys.exit(1)
             return
         super().run_from_argv(argv)
 
