@@ -24,6 +24,10 @@ class Day:
     absent_fraction: Decimal = Decimal(0)
     events: list[str] = field(default_factory=list)
 
+    @property
+    def iso(self) -> str:
+        return self.date.isoformat()
+
 
 @dataclass
 class YearSummary:

@@ -63,7 +63,19 @@ def ensure_district(*, students: int, seed: int, log: object = print) -> Distric
     district = District.objects.order_by("pk").first()
     if district is None:
         raise RuntimeError(f"the import of {folder} created no district")
+    ensure_insights(log)
     return district
+
+
+def ensure_insights(log: object = print) -> None:
+    """Snapshots as of today, so every screen has its rates, tiers and warnings."""
+    from attend.insights.models import InsightsRun
+    from attend.insights.services import run_app_mode
+
+    today = date.today()
+    if not InsightsRun.objects.filter(as_of=today).exists():
+        log("Computing attendance insights …")  # type: ignore[operator]
+        run_app_mode(as_of=today)
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from attend.accounts.models import User
 from attend.accounts.permissions import roles_required
 from attend.attendance.queries import months, student_year
 from attend.audit.actions import log_access
+from attend.insights.queries import flag_counts, student_insights, with_latest_snapshot
 from attend.lib.dates import school_year_label
 from attend.roster.models import Enrollment, Student
 from attend.roster.queries import schools_for_user
@@ -31,14 +32,23 @@ def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     context: dict[str, Any] = {"today": _today()}
     if user.role == Role.OFFICER:
-        context["caseload"] = Student.objects.for_user(user).filter(
-            caseload_assignments__officer=user
-        )[:100]
+        context["caseload"] = _caseload(user)
     if user.role == Role.TEACHER:
         context["taught"] = Student.objects.for_user(user)[:100]
     if user.sees_aggregates or user.role in STUDENT_RECORD_ROLES:
         context["schools"] = _school_rows(user)
     return render(request, "roster/home.html", context)
+
+
+def _caseload(user: User) -> list[Student]:
+    """The officer's students, most at risk first, with rate, tier, budget and flags."""
+    year = user.district.current_school_year if user.district else 0
+    mine = Student.objects.for_user(user).filter(caseload_assignments__officer=user)
+    students = list(with_latest_snapshot(mine, year).order_by("rate", "last_name")[:200])
+    flags = flag_counts([s.pk for s in students], year)
+    for student in students:
+        student.flag_labels = flags.get(student.pk, [])  # type: ignore[attr-defined]
+    return students
 
 
 def _school_rows(user: User) -> Any:
@@ -108,6 +118,7 @@ def student_detail(request: HttpRequest, student_id: str) -> HttpResponse:
     year = int(request.GET.get("year") or student.district.current_school_year)
     days, summary = student_year(student, year, _today())
     context = {
+        **student_insights(student, year),
         "student": student,
         "year": year,
         "year_label": school_year_label(year),

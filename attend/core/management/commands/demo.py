@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 from django.core.management import call_command
@@ -30,7 +32,16 @@ class Command(BaseCommand):
         users = demo.ensure_accounts(district)
         self._print_logins(users, options["port"])
         if not options["no_serve"]:
-            call_command("serve", host="127.0.0.1", port=options["port"])
+            self._serve(options["port"])
+
+    def _serve(self, port: int) -> None:
+        """The web server in this process; the safety deadline loop beside it."""
+        loop = subprocess.Popen([sys.executable, "-m", "attend.cli", "safetyd"])
+        try:
+            call_command("serve", host="127.0.0.1", port=port)
+        finally:
+            loop.terminate()
+            loop.wait(timeout=10)
 
     def _print_logins(self, users: list[Any], port: int) -> None:
         out = self.stdout.write

@@ -1,0 +1,231 @@
+"""School days and enrolled days (ATTENDANCE-RULES rules 1-4) without a student × day table.
+
+Enrolled days are counted from enrollment *ranges* mapped onto a per-school school-day index:
+a range [start, end] holds `end_idx - start_idx + 1` school days, where `start_idx` is one more
+than the number of school days before `start` and `end_idx` the number on or before `end`. Only
+days that carry an event are ever materialised per student.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+
+from .schema import IGNORED_EXIT_CODES
+from .settings import Policy
+
+__all__ = [
+    "KEYS",
+    "YEAR_KEYS",
+    "cut_index",
+    "enrolled_day_rows",
+    "enrollment_grades",
+    "enrollment_intervals",
+    "exits_before_entries",
+    "school_day_index",
+    "with_break_edges",
+    "year_bounds",
+]
+
+KEYS = ("student_id", "school_id", "school_year")
+YEAR_KEYS = ("school_id", "school_year")
+
+
+def school_day_index(school_days: ir.Table) -> ir.Table:
+    """One row per school day: `school_id, school_year, date, idx, prev_date, next_date`.
+
+    `idx` numbers a school's days 1, 2, ... within the school year, so consecutive school days
+    have consecutive numbers whatever the weekends and holidays between them.
+    """
+    sd = school_days.select("school_id", "school_year", "date").distinct()
+    window = ibis.window(group_by=[sd.school_id, sd.school_year], order_by=sd.date)
+    return sd.mutate(
+        idx=ibis.row_number().over(window) + 1,
+        prev_date=sd.date.lag().over(window),
+        next_date=sd.date.lead().over(window),
+    )
+
+
+def with_break_edges(day_index: ir.Table, min_days: int) -> ir.Table:
+    """Add `edge`: the school day just before or just after a break, that is a run of at least
+    `min_days` calendar days without school between two school days."""
+    gap_before = day_index.date.delta(day_index.prev_date, unit="day") - 1
+    gap_after = day_index.next_date.delta(day_index.date, unit="day") - 1
+    edge = (gap_before.fill_null(0) >= min_days) | (gap_after.fill_null(0) >= min_days)
+    return day_index.mutate(edge=edge)
+
+
+def year_bounds(day_index: ir.Table) -> ir.Table:
+    """Per school and year: `first_day, last_day, n_days`."""
+    return day_index.group_by(list(YEAR_KEYS)).aggregate(
+        first_day=day_index.date.min(),
+        last_day=day_index.date.max(),
+        n_days=day_index.count(),
+    )
+
+
+def cut_index(
+    day_index: ir.Table, reported_dates: ir.Table, *, as_of: date, policy: Policy
+) -> ir.Table:
+    """Per school and year, `cut_idx`: the last school day counted (rule 3).
+
+    1. Days are counted up to `as_of`.
+    2. In a year still running on `as_of` (its first school day ≤ as_of ≤ its last), days are
+       also never counted past the last school day on which the school reported any event; a
+       running year without any event counts no day at all.
+    """
+    as_of_lit = ibis.literal(as_of, type="date")
+    bounds = year_bounds(day_index)
+    if policy.cut_at_last_reported:
+        # Distinct (school, date) pairs first: millions of events become thousands of rows.
+        dates = reported_dates.filter(reported_dates.date <= as_of_lit).distinct()
+        reported = dates.join(day_index.select(*YEAR_KEYS, "date"), ["school_id", "date"])
+        last = reported.group_by(list(YEAR_KEYS)).aggregate(last_reported=reported.date.max())
+        joined = bounds.left_join(last, list(YEAR_KEYS))
+        cut = joined.select(*YEAR_KEYS, cut_date=_cut_date(joined, as_of_lit))
+    else:
+        cut = bounds.select(*YEAR_KEYS, cut_date=as_of_lit)
+    counted = day_index.join(cut, list(YEAR_KEYS))
+    return counted.group_by(list(YEAR_KEYS)).aggregate(
+        cut_idx=(counted.date <= counted.cut_date).ifelse(1, 0).sum()
+    )
+
+
+def _cut_date(bounds: ir.Table, as_of: ir.DateScalar) -> ir.DateValue:
+    running = (bounds.first_day <= as_of) & (as_of <= bounds.last_day)
+    # No event yet in a running year: cut before the first school day.
+    last_reported = bounds.last_reported.fill_null(bounds.first_day - ibis.interval(days=1))
+    return running.ifelse(ibis.least(as_of, last_reported), as_of)
+
+
+def exits_before_entries(enrollments: ir.Table) -> ir.Table:
+    """Associations whose exit date precedes their entry date (ignored, and reported)."""
+    return enrollments.filter(enrollments.exit_date < enrollments.entry_date)
+
+
+def enrollment_intervals(
+    enrollments: ir.Table, day_index: ir.Table, cut: ir.Table, *, policy: Policy
+) -> ir.Table:
+    """Merged enrollment ranges per student × school × school year, in school-day numbers.
+
+    1. Drop `No show` / `Invalid enrollment` associations and exits before entries; an
+       exclusive exit date becomes an inclusive end the day before.
+    2. Split ranges at school-year boundaries (a range may span years) and clamp them to the
+       year's first and last school days; an open range runs to the year's last school day.
+    3. Merge overlapping ranges so a day is counted once (gaps-and-islands on dates).
+    4. Turn dates into school-day numbers (`start_idx`, `end_idx`) and apply the cut:
+       `days` are the counted enrolled days, `planned` those of the whole year.
+    5. `offset` is the number of counted enrolled days in earlier ranges, so an event on school
+       day `idx` is the student's enrolled day `offset + idx - start_idx + 1`; `row_key` is
+       an integer id of the student × school × year.
+    """
+    ranges = _clamped_ranges(_valid_ranges(enrollments, policy), year_bounds(day_index))
+    merged = _merge_overlaps(ranges.select(*KEYS, "start", "end"))
+    indexed = _to_day_numbers(merged, day_index).join(cut, list(YEAR_KEYS), how="left")
+    counted_end = ibis.least(indexed.end_idx, indexed.cut_idx.fill_null(0))
+    with_days = indexed.mutate(
+        days=ibis.greatest(counted_end - indexed.start_idx + 1, 0),
+        planned=indexed.end_idx - indexed.start_idx + 1,
+        counted_end=counted_end,
+    )
+    before = ibis.window(group_by=list(KEYS), order_by=with_days.start_idx, rows=(None, -1))
+    # `row_key` numbers the student × school × year rows: later stages group and join on it
+    # instead of three id strings.
+    return with_days.mutate(
+        offset=with_days.days.sum().over(before).fill_null(0),
+        row_key=ibis.dense_rank().over(order_by=[with_days[k] for k in KEYS]),
+    )
+
+
+def _valid_ranges(enrollments: ir.Table, policy: Policy) -> ir.Table:
+    exit_code = enrollments.exit_type.strip().lower()
+    valid = enrollments.filter(
+        exit_code.isnull() | ~exit_code.isin(IGNORED_EXIT_CODES),
+        enrollments.exit_date.isnull() | (enrollments.exit_date >= enrollments.entry_date),
+    )
+    end = valid.exit_date
+    if not policy.exit_inclusive:
+        end = end - ibis.interval(days=1)
+    return valid.select("student_id", "school_id", "entry_date", "grade", end_date=end)
+
+
+def _clamped_ranges(ranges: ir.Table, bounds: ir.Table) -> ir.Table:
+    joined = ranges.join(bounds, "school_id").filter(
+        lambda t: (t.entry_date <= t.last_day) & (t.end_date.isnull() | (t.end_date >= t.first_day))
+    )
+    start = ibis.greatest(joined.entry_date, joined.first_day)
+    end = ibis.least(joined.end_date.fill_null(joined.last_day), joined.last_day)
+    clamped = joined.select(*KEYS, "entry_date", "grade", start=start, end=end)
+    return clamped.filter(clamped.start <= clamped.end)
+
+
+def enrollment_grades(enrollments: ir.Table, day_index: ir.Table, *, policy: Policy) -> ir.Table:
+    """Per student × school × year, the grade of the latest enrollment (`grade`)."""
+    ranges = _clamped_ranges(_valid_ranges(enrollments, policy), year_bounds(day_index))
+    return ranges.group_by(list(KEYS)).aggregate(grade=ranges.grade.argmax(ranges.entry_date))
+
+
+def _merge_overlaps(ranges: ir.Table) -> ir.Table:
+    earlier = ibis.window(group_by=list(KEYS), order_by=[ranges.start, ranges.end], rows=(None, -1))
+    reach = ranges.end.max().over(earlier)
+    flagged = ranges.mutate(new=(reach.isnull() | (ranges.start > reach)).ifelse(1, 0))
+    running = ibis.window(
+        group_by=list(KEYS), order_by=[flagged.start, flagged.end], rows=(None, 0)
+    )
+    grouped = flagged.mutate(run=flagged.new.sum().over(running))
+    return grouped.group_by([*KEYS, "run"]).aggregate(
+        start=grouped.start.min(), end=grouped.end.max()
+    )
+
+
+def _to_day_numbers(ranges: ir.Table, day_index: ir.Table) -> ir.Table:
+    """Number of school days before `start` and on or before `end`, by one ordered scan.
+
+    Range starts sort before a school day on the same date and range ends after it, so a
+    running count of school days gives both numbers without a date-range join.
+    """
+    null_str, null_int = ibis.null("string"), ibis.null("int64")
+    days = day_index.select(
+        *YEAR_KEYS,
+        "date",
+        order=ibis.literal(1),
+        is_day=ibis.literal(1),
+        student_id=null_str,
+        run=null_int,
+    )
+    points = [
+        ranges.select(
+            *YEAR_KEYS,
+            date=ranges[col],
+            order=ibis.literal(order),
+            is_day=ibis.literal(0),
+            student_id=ranges.student_id,
+            run=ranges.run,
+        )
+        for col, order in (("start", 0), ("end", 2))
+    ]
+    scan = days.union(points[0], points[1])
+    window = ibis.window(group_by=list(YEAR_KEYS), order_by=[scan.date, scan.order], rows=(None, 0))
+    counted = scan.mutate(seen=scan.is_day.sum().over(window)).filter(lambda t: t.is_day == 0)
+    starts = counted.filter(counted.order == 0).select(*KEYS, "run", start_idx=counted.seen + 1)
+    ends = counted.filter(counted.order == 2).select(*KEYS, "run", end_idx=counted.seen)
+    numbered = ranges.join(starts, [*KEYS, "run"]).join(ends, [*KEYS, "run"])
+    return numbered.filter(numbered.start_idx <= numbered.end_idx)
+
+
+def enrolled_day_rows(intervals: ir.Table, day_index: ir.Table) -> ir.Table:
+    """Every counted enrolled school day as a row: `student_id, school_id, school_year,
+    row_key, date, idx, e_idx`. This is the student × day table the engine otherwise avoids;
+    use it only for small selections (explanations, conformance, positive-reporting sources)."""
+    joined = intervals.join(day_index, list(YEAR_KEYS)).filter(
+        lambda t: (t.idx >= t.start_idx) & (t.idx <= t.counted_end)
+    )
+    return joined.select(
+        *KEYS,
+        "row_key",
+        "date",
+        "idx",
+        e_idx=joined.offset + joined.idx - joined.start_idx + 1,
+    )
