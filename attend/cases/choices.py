@@ -160,3 +160,10 @@ class StepStatus(models.TextChoices):
 class TaskStatus(models.TextChoices):
     OPEN = "open", "Open"
     DONE = "done", "Done"
+
+
+class ReviewDecision(models.TextChoices):
+    """Resolving a step flagged for review. Neither rewrites a letter that was already sent."""
+
+    KEEP = "keep", "Still applies: keep the step"
+    WITHDRAW = "withdraw", "No longer applies: withdraw the step"

@@ -192,9 +192,11 @@ def render_letter(
 
 
 def pdf_bytes(html: str) -> bytes:
-    from weasyprint import HTML  # heavy import: only when a PDF is made
+    """The same renderer (fonts, page size) as the bulk job's workers; WeasyPrint is imported
+    only when the first PDF is made."""
+    from attend.cases import pdfworker
 
-    return bytes(HTML(string=html).write_pdf())
+    return pdfworker.render(html)
 
 
 @transaction.atomic

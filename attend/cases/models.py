@@ -226,6 +226,20 @@ class LegalStep(models.Model):
         indexes = [models.Index(fields=["status", "due_on"])]
 
 
+class LegalStepTransition(models.Model):
+    """A person's decision on a step: completing it, or resolving a review flag with a note."""
+
+    step = models.ForeignKey(LegalStep, on_delete=models.CASCADE, related_name="transitions")
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    from_status = models.CharField(max_length=10, choices=StepStatus.choices)
+    to_status = models.CharField(max_length=10, choices=StepStatus.choices)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+
 class Task(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
     title = models.CharField(max_length=200)

@@ -13,7 +13,7 @@ from attend.cases.choices import REFERRAL_GRANTS_ACCESS, SEALED_READERS
 
 if TYPE_CHECKING:
     from attend.accounts.models import User
-    from attend.cases.models import Case  # noqa: F401 (named in a string below)
+    from attend.cases.models import Case, RootCause
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
@@ -48,6 +48,21 @@ class CaseQuerySet(models.QuerySet["Case"]):
 def sees_sealed(user: User) -> bool:
     """Health, mental-health and child-welfare details: counselor, supervisor, admin only."""
     return getattr(user, "role", None) in SEALED_READERS
+
+
+def sees_root_cause(user: User, root: RootCause, case: Case) -> bool:
+    """Whether `user` may read this assessment's cause and detail.
+
+    Unsealed causes: anyone who may open the case. Sealed ones (health, mental health, child
+    welfare): the roles in SEALED_READERS, and also the officer who owns the case for the
+    details they recorded themselves. The owner has a legitimate educational interest: they
+    learned it from the family, they plan the interventions around it, and hiding their own
+    note from them protects nobody. A colleague's sealed note stays sealed to them, and a
+    former owner loses sight of it when the case is reassigned.
+    """
+    if not root.sealed or sees_sealed(user):
+        return True
+    return root.assessed_by_id == user.pk and case.owner_id == user.pk
 
 
 def watch_students(user: User, school_year: int, today: dt.date, threshold: int = 3) -> Any:
