@@ -187,3 +187,25 @@ ATTEND_EVIDENCE_S3 = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- insights risk ---
+# Officers' capacity as a percent of enrolled students (the list size k), the label horizon in
+# school days, and whether demographics may be model inputs (off: they feed only the audit).
+ATTEND_RISK_SHARE = env_int("ATTEND_RISK_CAPACITY_PERCENT", 5) / 100
+ATTEND_RISK_HORIZON = env_int("ATTEND_RISK_HORIZON_DAYS", 30)
+ATTEND_RISK_DEMOGRAPHICS = env_bool("ATTEND_RISK_DEMOGRAPHICS", False)
+
+# --- safety reliability (attend bench alarms) ---
+# Under ASGI Django runs each request in a thread of its own, so persistent connections pile
+# up until PostgreSQL answers "too many clients" (HTTP 500 for Red Alerts under load). Django's
+# advice for ASGI is CONN_MAX_AGE = 0; the single-threaded loops (safetyd, dc09) keep theirs.
+_ASGI_SERVER = "uvicorn" in sys.modules or sys.argv[1:2] == ["serve"]
+if _ASGI_SERVER and "CONN_MAX_AGE" in DATABASES["default"]:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0)
+# A console that falls behind must not lose alarm events: channels_redis silently drops group
+# messages to a channel holding `capacity` (default 100) unread ones.
+if REDIS_URL:
+    CHANNEL_LAYERS["default"]["CONFIG"] = {
+        "hosts": [REDIS_URL],
+        "capacity": env_int("ATTEND_CHANNEL_CAPACITY", 10_000),
+    }

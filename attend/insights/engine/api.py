@@ -39,8 +39,10 @@ __all__ = [
 
 ENGINES = ("duckdb", "pyspark")
 _INPUT_NAMES = ("school_days", "enrollments", "events", "section_events", "students", "schools")
-_EVENT_FILES = {"events": "studentSchoolAttendanceEvents",
-                "section_events": "studentSectionAttendanceEvents"}
+_EVENT_FILES = {
+    "events": "studentSchoolAttendanceEvents",
+    "section_events": "studentSectionAttendanceEvents",
+}
 Source = LakeSource | EngineInput | Path | str
 
 
@@ -58,7 +60,10 @@ class EngineResult:
 def connect(engine: str = "duckdb") -> BaseBackend:
     """A fresh in-process DuckDB connection or a local[2] Spark session."""
     if engine == "duckdb":
-        return ibis.duckdb.connect()
+        con = ibis.duckdb.connect()
+        # Row order is never relied on (every output is sorted): let DuckDB write in parallel.
+        con.raw_sql("SET preserve_insertion_order = false")
+        return con
     if engine == "pyspark":
         return ibis.pyspark.connect(_spark_session())
     raise ValueError(f"unknown engine {engine!r}; use one of {ENGINES}")
@@ -165,10 +170,13 @@ def _materialise(inputs: EngineInput, folder: Path) -> EngineInput:
     """Normalise the lake files once, so later queries read materialised tables; except the
     events when they are Parquet: the engine reads them in two passes, and scanning Parquet
     twice costs less than building a 20M-row table."""
-    streamed = {name for name, resource in _EVENT_FILES.items()
-                if (folder / f"{resource}.parquet").exists()}
-    tables = {name: inputs.table(name) if name in streamed else inputs.table(name).cache()
-              for name in _INPUT_NAMES}
+    streamed = {
+        name for name, resource in _EVENT_FILES.items() if (folder / f"{resource}.parquet").exists()
+    }
+    tables = {
+        name: inputs.table(name) if name in streamed else inputs.table(name).cache()
+        for name in _INPUT_NAMES
+    }
     return EngineInput(**tables)
 
 

@@ -100,7 +100,10 @@ def _counts(prep: Prepared) -> ir.Table:
     runs = _streak_summary(prep)
     joined = totals.left_join(sums, "row_key").left_join(runs, "row_key")
     return joined.select(
-        "row_key", *KEYS, "cal_days", "planned_days",
+        "row_key",
+        *KEYS,
+        "cal_days",
+        "planned_days",
         known_days=joined.known_days.fill_null(0),
         absent=joined.absent.fill_null(0),
         excused=joined.excused.fill_null(0),

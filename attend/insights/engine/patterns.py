@@ -48,8 +48,13 @@ Where = Callable[[ir.Table], ir.BooleanValue]
 def flags(prep: Prepared) -> ir.Table:
     """All flags, one row per student × school × year × pattern, columns `FLAG_COLUMNS`."""
     detectors = (
-        sudden_drop, streak, weekday_concentration, around_breaks, period_skipping,
-        growing_tardiness, on_track_to_chronic,
+        sudden_drop,
+        streak,
+        weekday_concentration,
+        around_breaks,
+        period_skipping,
+        growing_tardiness,
+        on_track_to_chronic,
     )
     tables = [detector(prep) for detector in detectors]
     return ibis.union(*tables).order_by(["school_year", "school_id", "student_id", "pattern"])
@@ -81,19 +86,24 @@ def sudden_drop(prep: Prepared) -> ir.Table:
     )
     recent_rate = _percent(width * MICRO - hit.recent_absent, width * MICRO)
     earlier_rate = _percent(hit.before * MICRO - hit.earlier_absent, hit.before * MICRO)
-    detail = _text(hit.n, f" absences in the last {width} school days; attendance ",
-                   recent_rate, "% against ", earlier_rate, "% before")
-    evidence = _evidence(prep, hit, prep.days,
-                         lambda t: (t.e_idx > t.cal_days - width) & (t.absent > 0))
+    detail = _text(
+        hit.n,
+        f" absences in the last {width} school days; attendance ",
+        recent_rate,
+        "% against ",
+        earlier_rate,
+        "% before",
+    )
+    evidence = _evidence(
+        prep, hit, prep.days, lambda t: (t.e_idx > t.cal_days - width) & (t.absent > 0)
+    )
     return _flag(prep, hit, "sudden_drop", evidence, detail)
 
 
 def streak(prep: Prepared) -> ir.Table:
     """The current absence streak is at least `streak_min_days` school days long."""
     runs = streaks(prep).join(prep.totals.select("row_key", "cal_days"), "row_key")
-    hit = runs.filter(
-        runs.last_e_idx == runs.cal_days, runs.length >= prep.policy.streak_min_days
-    )
+    hit = runs.filter(runs.last_e_idx == runs.cal_days, runs.length >= prep.policy.streak_min_days)
     detail = _text("absent the last ", hit.length, " school days in a row")
     evidence = _evidence(prep, hit, absence_days(prep), lambda t: t.e_idx >= t.run_start)
     return _flag(prep, hit, "streak", evidence, detail)
@@ -137,12 +147,13 @@ def period_skipping(prep: Prepared) -> ir.Table:
     joined = sections.left_join(day_absent, ["row_key", "e_idx"])
     half = policy.micro(policy.absence_day_min_fraction)
     skipped = joined.filter(joined.absent.fill_null(0) < half)
-    sums = skipped.group_by("row_key").aggregate(
-        n=skipped.count(), evidence=skipped.date.collect()
-    )
+    sums = skipped.group_by("row_key").aggregate(n=skipped.count(), evidence=skipped.date.collect())
     hit = sums.filter(sums.n >= policy.period_skip_min_days)
-    detail = _text("absent from a class on ", hit.n,
-                   f" of the last {width} school days while present for the day")
+    detail = _text(
+        "absent from a class on ",
+        hit.n,
+        f" of the last {width} school days while present for the day",
+    )
     return _flag(prep, hit, "period_skipping", hit.evidence, detail)
 
 
@@ -154,8 +165,7 @@ def growing_tardiness(prep: Prepared) -> ir.Table:
     sums = tardy.group_by("row_key").aggregate(n=tardy.count())
     hit = sums.filter(sums.n >= prep.policy.tardy_min_days)
     detail = _text(hit.n, f" tardy days in the last {width} school days")
-    evidence = _evidence(prep, hit, prep.days,
-                         lambda t: t.tardy & (t.e_idx > t.cal_days - width))
+    evidence = _evidence(prep, hit, prep.days, lambda t: t.tardy & (t.e_idx > t.cal_days - width))
     return _flag(prep, hit, "growing_tardiness", evidence, detail)
 
 
@@ -188,12 +198,18 @@ def on_track_to_chronic(prep: Prepared) -> ir.Table:
     ahead = (remaining * hit.cal_days + divisor - 1) // divisor
     crossing = _day_at(prep, hit.mutate(target=hit.last_idx + ahead))
     projected = (crossing.absent * crossing.planned_days) // crossing.cal_days
-    detail = _text(_tenths(crossing.absent), " days absent in ", crossing.cal_days,
-                   " school days; at this rate ", _tenths(projected), " of ",
-                   crossing.planned_days, " planned days")
+    detail = _text(
+        _tenths(crossing.absent),
+        " days absent in ",
+        crossing.cal_days,
+        " school days; at this rate ",
+        _tenths(projected),
+        " of ",
+        crossing.planned_days,
+        " planned days",
+    )
     evidence = _evidence(prep, crossing, days, lambda t: t.absent > 0)
-    return _flag(prep, crossing, "on_track_to_chronic", evidence, detail,
-                 crossing.crossing_date)
+    return _flag(prep, crossing, "on_track_to_chronic", evidence, detail, crossing.crossing_date)
 
 
 def _day_at(prep: Prepared, table: ir.Table) -> ir.Table:
@@ -228,8 +244,9 @@ def _flag(
     detail: ir.StringValue,
     crossing: ir.DateValue | None = None,
 ) -> ir.Table:
-    table = hit.mutate(detail=detail, crossing=crossing if crossing is not None
-                       else ibis.null("date"))
+    table = hit.mutate(
+        detail=detail, crossing=crossing if crossing is not None else ibis.null("date")
+    )
     if isinstance(evidence, ir.Table):
         table = table.join(evidence, "row_key")
     else:
@@ -238,7 +255,9 @@ def _flag(
     if keys:
         table = table.join(prep.totals.select("row_key", *keys), "row_key")
     return table.select(
-        "student_id", "school_id", "school_year",
+        "student_id",
+        "school_id",
+        "school_year",
         pattern=ibis.literal(pattern, type="string"),
         detected_on=ibis.literal(prep.as_of, type="date"),
         evidence_dates=table.evidence.sort(),
@@ -251,10 +270,8 @@ def _text(*parts: object) -> ir.StringValue:
     """Concatenate literal text and integer expressions (integers print the same everywhere)."""
     out = ibis.literal("", type="string")
     for part in parts:
-        if isinstance(part, ir.Value):
-            out = out + part.cast("string")
-        else:
-            out = out + str(part)
+        piece = part.cast("string") if isinstance(part, ir.Value) else ibis.literal(str(part))
+        out = out + piece
     return out
 
 

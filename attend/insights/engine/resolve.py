@@ -78,9 +78,11 @@ def classify(events: ir.Table, policy: Policy) -> ir.Table:
     # Only a category not spelled canonically (what the loader writes) is lower-cased and
     # looked up again: CASE evaluates that branch for those rows alone.
     canon = canonical(given, CATEGORIES)
-    severity = exact.isnull().ifelse(
-        canon.substitute(dict(SEVERITY), else_=ibis.null("int64")), exact
-    ).cast("int64")
+    severity = (
+        exact.isnull()
+        .ifelse(canon.substitute(dict(SEVERITY), else_=ibis.null("int64")), exact)
+        .cast("int64")
+    )
     category = exact.isnull().ifelse(canon, given)
     duration = events.duration if "duration" in events.columns else ibis.null("float64")
     scaled = (duration * MICRO).round(0).cast("int64")
@@ -176,9 +178,12 @@ def resolve_days(events: ir.Table) -> ir.Table:
     )
     seen = grouped.seen
     return grouped.select(
-        *DAY_KEYS, "date", "edge",
-        severity=ibis.cases(*[(seen >= 1 << level, level) for level in range(_TOP, 0, -1)],
-                            else_=0),
+        *DAY_KEYS,
+        "date",
+        "edge",
+        severity=ibis.cases(
+            *[(seen >= 1 << level, level) for level in range(_TOP, 0, -1)], else_=0
+        ),
         absent=(grouped.pack % PACK).fill_null(0),
         absence_severity=(grouped.pack // PACK).fill_null(0),
         tardy=(seen & _bits(_TARDY, _EARLY)) != 0,

@@ -6,77 +6,154 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('jobs', '0001_initial'),
-        ('roster', '0001_initial'),
+        ("jobs", "0001_initial"),
+        ("roster", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InsightsRun',
+            name="InsightsRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField(db_index=True)),
-                ('school_year', models.PositiveSmallIntegerField()),
-                ('computed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('students', models.PositiveIntegerField(default=0)),
-                ('aggregates', models.JSONField(default=list)),
-                ('trend', models.JSONField(default=list)),
-                ('quality', models.JSONField(default=list)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='jobs.job')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField(db_index=True)),
+                ("school_year", models.PositiveSmallIntegerField()),
+                ("computed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("students", models.PositiveIntegerField(default=0)),
+                ("aggregates", models.JSONField(default=list)),
+                ("trend", models.JSONField(default=list)),
+                ("quality", models.JSONField(default=list)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="jobs.job",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-as_of', '-computed_at'],
+                "ordering": ["-as_of", "-computed_at"],
             },
         ),
         migrations.CreateModel(
-            name='PatternFlag',
+            name="PatternFlag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField()),
-                ('pattern', models.CharField(max_length=40)),
-                ('detail', models.CharField(blank=True, max_length=300)),
-                ('evidence_dates', models.JSONField(default=list)),
-                ('projected_crossing_date', models.DateField(blank=True, null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='insights.insightsrun')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='roster.school')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='flags', to='roster.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField()),
+                ("pattern", models.CharField(max_length=40)),
+                ("detail", models.CharField(blank=True, max_length=300)),
+                ("evidence_dates", models.JSONField(default=list)),
+                ("projected_crossing_date", models.DateField(blank=True, null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="flags",
+                        to="insights.insightsrun",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="roster.school",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="flags",
+                        to="roster.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pattern'],
-                'indexes': [models.Index(fields=['student', '-as_of'], name='insights_pa_student_08551e_idx')],
+                "ordering": ["pattern"],
+                "indexes": [
+                    models.Index(
+                        fields=["student", "-as_of"], name="insights_pa_student_08551e_idx"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StudentSnapshot',
+            name="StudentSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('school_year', models.PositiveSmallIntegerField()),
-                ('as_of', models.DateField()),
-                ('enrolled_days', models.PositiveIntegerField()),
-                ('absent_days', models.FloatField()),
-                ('excused_absent_days', models.FloatField()),
-                ('unexcused_absent_days', models.FloatField()),
-                ('tardy_days', models.PositiveIntegerField()),
-                ('present_days', models.FloatField()),
-                ('attendance_rate', models.FloatField(null=True)),
-                ('eligible', models.BooleanField()),
-                ('chronic', models.BooleanField(null=True)),
-                ('tier', models.CharField(blank=True, max_length=20)),
-                ('longest_absence_streak', models.PositiveIntegerField()),
-                ('current_absence_streak', models.PositiveIntegerField()),
-                ('absence_budget', models.FloatField(null=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='insights.insightsrun')),
-                ('school', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='roster.school')),
-                ('student', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='roster.student')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("school_year", models.PositiveSmallIntegerField()),
+                ("as_of", models.DateField()),
+                ("enrolled_days", models.PositiveIntegerField()),
+                ("absent_days", models.FloatField()),
+                ("excused_absent_days", models.FloatField()),
+                ("unexcused_absent_days", models.FloatField()),
+                ("tardy_days", models.PositiveIntegerField()),
+                ("present_days", models.FloatField()),
+                ("attendance_rate", models.FloatField(null=True)),
+                ("eligible", models.BooleanField()),
+                ("chronic", models.BooleanField(null=True)),
+                ("tier", models.CharField(blank=True, max_length=20)),
+                ("longest_absence_streak", models.PositiveIntegerField()),
+                ("current_absence_streak", models.PositiveIntegerField()),
+                ("absence_budget", models.FloatField(null=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshots",
+                        to="insights.insightsrun",
+                    ),
+                ),
+                (
+                    "school",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="roster.school",
+                    ),
+                ),
+                (
+                    "student",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="snapshots",
+                        to="roster.student",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-as_of'],
-                'indexes': [models.Index(fields=['student', '-as_of'], name='insights_st_student_0d821b_idx'), models.Index(fields=['as_of'], name='insights_st_as_of_db96d4_idx')],
-                'constraints': [models.UniqueConstraint(fields=('run', 'student', 'school', 'school_year'), name='unique_snapshot')],
+                "ordering": ["-as_of"],
+                "indexes": [
+                    models.Index(
+                        fields=["student", "-as_of"], name="insights_st_student_0d821b_idx"
+                    ),
+                    models.Index(fields=["as_of"], name="insights_st_as_of_db96d4_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("run", "student", "school", "school_year"), name="unique_snapshot"
+                    )
+                ],
             },
         ),
     ]

@@ -1,0 +1,303 @@
+"""The model card of a training run: Markdown (written to disk) and HTML (for the lead's view).
+
+Both render from the run document (`run.json`), so the card never disagrees with the numbers.
+The precision/recall plot places the model and its baselines among Bowers, Sprott & Taff's
+110 published dropout flags (a different outcome, shown as a frame of reference only).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from pathlib import Path
+from typing import Any
+
+from .features import DEMOGRAPHICS
+from .train import BASELINES
+
+NAMES = {"model": "LightGBM (calibrated)", **{k: k.replace("_", " ") for k in BASELINES}}
+
+
+def bowers_points(path: Path | None) -> list[tuple[float, float]]:
+    """(recall, precision) of the published flags; empty when the file is absent."""
+    if path is None or not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    p, r = header.index("prediction"), header.index("sensitivity")
+    points = []
+    for row in rows[1:]:
+        try:
+            points.append((float(row[r]), float(row[p])))
+        except ValueError:
+            continue  # a flag without both figures cannot be placed
+    return points
+
+
+def pr_svg(run: dict[str, Any], bowers: list[tuple[float, float]]) -> str:
+    """Precision (y) against recall (x), both 0–1, hand-written SVG (no plotting library)."""
+    size, pad = 360, 40
+    scale = size - 2 * pad
+
+    def xy(recall: float, precision: float) -> tuple[float, float]:
+        return pad + recall * scale, size - pad - precision * scale
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        f'viewBox="0 0 {size} {size}" font-family="sans-serif" font-size="10">',
+        f'<rect x="{pad}" y="{pad}" width="{scale}" height="{scale}" fill="none" stroke="#999"/>',
+        f'<text x="{size / 2}" y="{size - 8}" text-anchor="middle">recall</text>',
+        f'<text x="10" y="{size / 2}" transform="rotate(-90 10 {size / 2})" '
+        'text-anchor="middle">precision</text>',
+    ]
+    for tick in (0, 0.5, 1):
+        x, y = xy(tick, tick)
+        parts.append(f'<text x="{x}" y="{size - pad + 12}" text-anchor="middle">{tick}</text>')
+        parts.append(f'<text x="{pad - 4}" y="{y + 3}" text-anchor="end">{tick}</text>')
+    for recall, precision in bowers:
+        x, y = xy(recall, precision)
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#bbb"/>')
+    colors = {"model": "#c00", "logistic": "#06c", "chronic_so_far": "#080", "triggers": "#a60"}
+    legend = [(f"{len(bowers)} published dropout flags (Bowers et al. 2013)", "#999")]
+    for name, point in run["metrics"]["at_k"].items():
+        x, y = xy(point["recall"], point["precision"])
+        color = colors.get(name, "#000")
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{color}"/>')
+        legend.append((NAMES.get(name, name), color))
+    # The legend sits in the empty low-recall, low-precision corner, on a white box.
+    top = size - pad - 8 - 12 * len(legend)
+    parts.append(
+        f'<rect x="{pad + 2}" y="{top}" width="235" height="{12 * len(legend) + 6}" '
+        'fill="white" opacity="0.9"/>'
+    )
+    for i, (text, color) in enumerate(legend):
+        parts.append(
+            f'<text x="{pad + 6}" y="{top + 12 + 12 * i}" fill="{color}">'
+            f"● {html.escape(text)}</text>"
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def reliability_svg(rows: list[dict[str, float]]) -> str:
+    size, pad = 300, 36
+    top = max([0.05] + [max(r["predicted"], r["observed"]) for r in rows]) * 1.05
+    scale = size - 2 * pad
+
+    def xy(p: float, o: float) -> tuple[float, float]:
+        return pad + p / top * scale, size - pad - o / top * scale
+
+    x0, y0 = xy(0, 0)
+    x1, y1 = xy(top, top)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+        'font-family="sans-serif" font-size="10">',
+        f'<line x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}" stroke="#999" stroke-dasharray="3"/>',
+        f'<text x="{size / 2}" y="{size - 8}" text-anchor="middle">predicted (0–{top:.2f})</text>',
+        f'<text x="10" y="{size / 2}" transform="rotate(-90 10 {size / 2})" '
+        'text-anchor="middle">observed</text>',
+    ]
+    points = " ".join("{:.1f},{:.1f}".format(*xy(r["predicted"], r["observed"])) for r in rows)
+    parts.append(f'<polyline points="{points}" fill="none" stroke="#c00"/>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def markdown(run: dict[str, Any]) -> str:
+    """The card as Markdown (sections in the order of RISK.md item 9)."""
+    m = run["metrics"]
+    k_share = m["share"]
+    lines = [
+        f"# Model card — chronic-absence risk, run {run['run_id']}",
+        "",
+        f"Generated by `attend risk train` from `{run['source']}`"
+        + (f" as of {run['as_of']}" if run.get("as_of") else "")
+        + ".",
+        "",
+        "## Data window",
+        "",
+        "| fold | dates (d) | examples (student × school × d) |",
+        "| --- | --- | --- |",
+    ]
+    for fold in ("train", "calibration", "test"):
+        dates = m["dates"][fold]
+        lines.append(f"| {fold} | {dates[0]} – {dates[1]} | {m['sizes'][fold]:,} |")
+    lines += [
+        "",
+        f"Examples every {run['step']} school days. Rolling split: the test fold starts "
+        f"{run['horizon']} school days after the calibration fold ends, so no training or "
+        "calibration label looks into the test period.",
+        "",
+        "## Label",
+        "",
+        f"Not chronically absent on what was known before d, and chronically absent (eligible, "
+        f"absent ≥ 10% of enrolled days, ATTENDANCE-RULES) on some school day within the next "
+        f"{run['horizon']} school days. Base rate in the test fold: {_pct(m['base_rate'])}.",
+        "",
+        "## Features",
+        "",
+        "Known before d only (events count once their `_lastModifiedDate` is before d): "
+        + ", ".join(f"`{c}`" for c in run["columns"])
+        + ".",
+        "",
+        "Demographics ("
+        + ", ".join(DEMOGRAPHICS)
+        + ") are "
+        + (
+            "**model inputs in this run** (district setting)."
+            if run["demographics"]
+            else "not model inputs; they are used only for the fairness audit."
+        ),
+        "",
+        "Most important (share of gain): "
+        + ", ".join(f"`{k}` {v:.0%}" for k, v in list(run["importance"].items())[:6])
+        + ".",
+        "",
+        f"## Metrics at k = {_pct(k_share)} of enrolled students per date (test fold)",
+        "",
+        "| ranking | precision@k | recall@k | flagged | model's lift over it | AUC (reference) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, point in m["at_k"].items():
+        lift = m["lift"].get(name)
+        lines.append(
+            f"| {NAMES.get(name, name)} | {point['precision']:.3f} | {point['recall']:.3f} | "
+            f"{point['flagged']:,} | {'' if lift is None else f'{lift:.2f}×'} | "
+            f"{point['auc']:.3f} |"
+        )
+    verdict = "beats" if m["beats_all_baselines"] else "does **not** beat"
+    lines += [
+        "",
+        f"The model {verdict} every baseline on precision@k.",
+        "",
+        *(f"- **{NAMES[k]}**: {v}" for k, v in BASELINES.items()),
+        "",
+        "![precision and recall among published flags](pr.svg)",
+        "",
+        "## Calibration",
+        "",
+        f"Isotonic regression fitted on the calibration fold. Brier score {m['brier']:.4f} "
+        f"(base-rate forecast {m['brier_base_rate']:.4f}; logistic baseline "
+        f"{m['brier_logistic']:.4f}).",
+        "",
+        "| bin | n | mean predicted | observed |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| {i + 1} | {int(r['n']):,} | {r['predicted']:.3f} | {r['observed']:.3f} |"
+            for i, r in enumerate(run["reliability"])
+        ),
+        "",
+        "![reliability](reliability.svg)",
+        "",
+        *fairness_markdown(run["fairness"]),
+        "",
+        "## Known limits",
+        "",
+        *(f"- {limit}" for limit in LIMITS),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def fairness_markdown(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "## Fairness at the same k",
+        "",
+        "Fairlearn `MetricFrame` on the test fold; 95% Poisson-bootstrap intervals over rows; "
+        "ratio to the largest group. **Bold** = ratio outside 0.8–1.25 (with ≥ 20 people "
+        "behind the rate and ≥ 30 students in the group); *n/a* = too few.",
+        "",
+        "| attribute | group | students (rows) | FPR | FNR | selection rate |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        cells = []
+        for name in ("fpr", "fnr", "selection"):
+            text = (
+                f"{row[name]:.3f} [{row[f'{name}_lo']:.3f}–{row[f'{name}_hi']:.3f}] "
+                f"×{row[f'{name}_ratio']:.2f}"
+            )
+            if row.get(f"{name}_small"):
+                text += " *n/a*"
+            cells.append(f"**{text}**" if row[f"{name}_flag"] else text)
+        ref = " (ref.)" if row["reference"] else ""
+        lines.append(
+            f"| {row['attribute']} | {html.escape(row['group'])}{ref} | "
+            f"{row['students']:,} ({row['n']:,}) | " + " | ".join(cells) + " |"
+        )
+    return lines
+
+
+LIMITS = [
+    "One school year of data: the prior-year chronic baseline is replaced by 'chronic so far'; "
+    "prior-year rate and band are not features.",
+    "Validation is one forward split inside one year (autumn and winter → spring); a new "
+    "year may differ.",
+    "An absence is known only once its final record was entered; earlier versions of a "
+    "corrected record are not in the lake, so a late-excused absence is hidden until then.",
+    "Calendar changes after d (a later weather closure) are taken from the final calendar.",
+    "Fairness intervals resample rows (student × date), not students: they are too narrow.",
+    "Synthetic data: the numbers say the pipeline works, not how a real district will score.",
+]
+
+
+def html_card(run: dict[str, Any], folder: Path | None = None) -> str:
+    """A self-contained HTML rendering (tables and inline SVGs) the lead's view can serve."""
+    body = []
+    table: list[str] = []
+    for line in markdown(run).splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            body.append(_table(table))
+            table = []
+        body.append(_line(line, folder))
+    if table:
+        body.append(_table(table))
+    return '<article class="model-card">\n' + "\n".join(b for b in body if b) + "\n</article>"
+
+
+def _inline(text: str) -> str:
+    escaped = html.escape(text)
+    for mark, tag in (("**", "strong"), ("`", "code"), ("*", "em")):
+        pieces = escaped.split(mark)
+        escaped = "".join(
+            piece if i % 2 == 0 else f"<{tag}>{piece}</{tag}>" for i, piece in enumerate(pieces)
+        )
+    return escaped
+
+
+def _line(line: str, folder: Path | None) -> str:
+    if line.startswith("# "):
+        return f"<h1>{_inline(line[2:])}</h1>"
+    if line.startswith("## "):
+        return f"<h2>{_inline(line[3:])}</h2>"
+    if line.startswith("- "):
+        return f"<p>• {_inline(line[2:])}</p>"
+    if line.startswith("![") and folder is not None:
+        name = line[line.index("(") + 1 : -1]
+        path = folder / name
+        return path.read_text() if path.is_file() else ""
+    return f"<p>{_inline(line)}</p>" if line else ""
+
+
+def _table(lines: list[str]) -> str:
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
+    head = "".join(f"<th>{_inline(c)}</th>" for c in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in rows[2:]
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write(run: dict[str, Any], folder: Path, bowers_csv: Path | None) -> None:
+    (folder / "pr.svg").write_text(pr_svg(run, bowers_points(bowers_csv)))
+    (folder / "reliability.svg").write_text(reliability_svg(run["reliability"]))
+    (folder / "card.md").write_text(markdown(run))
+    (folder / "card.html").write_text(html_card(run, folder))
