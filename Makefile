@@ -50,7 +50,9 @@ pytest:
 pytest-postgres:
 	@if [ -n "$$ATTEND_TEST_DATABASE_URL" ]; then \
 	  echo "== test suite on PostgreSQL ($$ATTEND_TEST_DATABASE_URL) and Redis ($${ATTEND_TEST_REDIS_URL:-none}) =="; \
-	  DATABASE_URL="$$ATTEND_TEST_DATABASE_URL" REDIS_URL="$$ATTEND_TEST_REDIS_URL" $(PY) -m pytest -q -n 2 $(PYTEST_ARGS); \
+	  DATABASE_URL="$$ATTEND_TEST_DATABASE_URL" REDIS_URL="$$ATTEND_TEST_REDIS_URL" $(PY) -m pytest -q -n 2 $(PYTEST_ARGS) && \
+	  echo "== PostgreSQL restart under safetyd (alone: it cuts every connection) ==" && \
+	  ATTEND_TEST_PG_RESTART=1 DATABASE_URL="$$ATTEND_TEST_DATABASE_URL" $(PY) -m pytest -q attend/safety/tests/test_pg_restart.py; \
 	else echo "ATTEND_TEST_DATABASE_URL not set: PostgreSQL run skipped"; fi
 
 clean:

@@ -17,6 +17,7 @@ urlpatterns = [
     path("jobs/", include("attend.jobs.urls")),
     path("cases/", include("attend.cases.urls")),
     path("insights/", include("attend.insights.urls")),
+    path("imports/", include("attend.roster.importers.urls")),
     path("", include("attend.roster.urls")),
     path("", include("attend.safety.urls")),  # console, board, /field/, /sw.js
     path("api/v1/", include("attend.devices.urls")),  # officer app JSON API (bearer tokens)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -37,6 +37,8 @@ log = logging.getLogger("attend.devices.dc09")
 T = TypeVar("T")
 R = TypeVar("R")
 
+# As long as the receiver's duplicate window (300 s): how late a retransmission may come.
+RETRY_MINUTES = 5
 ALARM_KINDS = {
     EventKind.RED_ALERT: "red_alert",
     EventKind.SILENT_RED_ALERT: "duress",
@@ -102,7 +104,7 @@ def _commit(event: Event, device: Device) -> None:
 
     at = event.received_at
     assert at is not None  # decide() always stamps the receipt time
-    if event.kind in ALARM_KINDS:
+    if event.kind in ALARM_KINDS and not _retransmitted(event, at):
         raise_alarm(
             officer=device.officer,
             kind=ALARM_KINDS[event.kind],
@@ -134,6 +136,19 @@ def alarm_key(event: Event, at: datetime) -> str:
     seq wraps at 9999) would be folded into an old, perhaps resolved, alarm and lost.
     """
     return f"{event.dedupe_key}:{at:%Y%m%dT%H%M}"
+
+
+def _retransmitted(event: Event, at: datetime) -> bool:
+    """Already stored under the key of one of the last few minutes?
+
+    A frame committed but not ACKed (the receiver was killed, or its handler timed out
+    and committed late) comes back from the panel after its retry delay, possibly in
+    the next minute: without this look-back it would raise a second alarm.
+    """
+    from attend.safety.models import Alarm
+
+    keys = [alarm_key(event, at - timedelta(minutes=m)) for m in range(RETRY_MINUTES + 1)]
+    return Alarm.objects.filter(dedupe_key__in=keys).exists()
 
 
 def _location(event: Event) -> Location | None:

@@ -20,6 +20,7 @@ __all__ = [
     "KEYS",
     "YEAR_KEYS",
     "cut_index",
+    "date_spine",
     "enrolled_day_rows",
     "enrollment_grades",
     "enrollment_intervals",
@@ -114,15 +115,20 @@ def enrollment_intervals(
        exclusive exit date becomes an inclusive end the day before.
     2. Split ranges at school-year boundaries (a range may span years) and clamp them to the
        year's first and last school days; an open range runs to the year's last school day.
-    3. Merge overlapping ranges so a day is counted once (gaps-and-islands on dates).
-    4. Turn dates into school-day numbers (`start_idx`, `end_idx`) and apply the cut:
-       `days` are the counted enrolled days, `planned` those of the whole year.
-    5. `offset` is the number of counted enrolled days in earlier ranges, so an event on school
-       day `idx` is the student's enrolled day `offset + idx - start_idx + 1`; `row_key` is
-       an integer id of the student × school × year.
+    3. Give each student × school × year an integer `row_key`; later stages group and join
+       on it instead of three id strings.
+    4. Merge overlapping ranges so a day is counted once (gaps and islands on dates); only
+       the few rows with several ranges go through the window functions.
+    5. Turn dates into school-day numbers (`start_idx`, `end_idx`) by equality joins to a
+       calendar-date spine, and apply the cut: `days` are the counted enrolled days,
+       `planned` those of the whole year.
+    6. `offset` is the number of counted enrolled days in earlier ranges, so an event on school
+       day `idx` is the student's enrolled day `offset + idx - start_idx + 1`.
     """
-    ranges = _clamped_ranges(_valid_ranges(enrollments, policy), year_bounds(day_index))
-    merged = _merge_overlaps(ranges.select(*KEYS, "start", "end"))
+    bounds = year_bounds(day_index)
+    ranges = _clamped_ranges(_valid_ranges(enrollments, policy), bounds)
+    keyed = _with_row_keys(ranges.select(*KEYS, "start", "end"), bounds)
+    merged = _merge_overlaps(keyed)
     indexed = _to_day_numbers(merged, day_index).join(cut, list(YEAR_KEYS), how="left")
     counted_end = ibis.least(indexed.end_idx, indexed.cut_idx.fill_null(0))
     with_days = indexed.mutate(
@@ -130,13 +136,29 @@ def enrollment_intervals(
         planned=indexed.end_idx - indexed.start_idx + 1,
         counted_end=counted_end,
     )
-    before = ibis.window(group_by=list(KEYS), order_by=with_days.start_idx, rows=(None, -1))
-    # `row_key` numbers the student × school × year rows: later stages group and join on it
-    # instead of three id strings.
-    return with_days.mutate(
-        offset=with_days.days.sum().over(before).fill_null(0),
-        row_key=ibis.dense_rank().over(order_by=[with_days[k] for k in KEYS]),
+    return _with_offsets(with_days)
+
+
+def _with_row_keys(ranges: ir.Table, bounds: ir.Table) -> ir.Table:
+    """`row_key` = school-year number × 2^32 + student number within the school year (both
+    from partitioned or small windows, so no global sort of a million rows); `ranges` counts
+    the student's ranges there."""
+    years = bounds.select(
+        *YEAR_KEYS, year_no=ibis.row_number().over(order_by=[bounds.school_id, bounds.school_year])
     )
+    counts = ranges.group_by(list(KEYS)).aggregate(ranges=ranges.count())
+    keys = counts.join(years, list(YEAR_KEYS))
+    within = ibis.window(group_by=[keys.school_id, keys.school_year], order_by=keys.student_id)
+    keys = keys.mutate(row_key=keys.year_no * 2**32 + ibis.row_number().over(within))
+    return ranges.join(keys.select(*KEYS, "row_key", "ranges"), list(KEYS))
+
+
+def _with_offsets(intervals: ir.Table) -> ir.Table:
+    single = intervals.filter(intervals.ranges == 1).mutate(offset=ibis.literal(0, type="int64"))
+    several = intervals.filter(intervals.ranges > 1)
+    before = ibis.window(group_by=several.row_key, order_by=several.start_idx, rows=(None, -1))
+    several = several.mutate(offset=several.days.sum().over(before).fill_null(0))
+    return single.union(several)
 
 
 def _valid_ranges(enrollments: ir.Table, policy: Policy) -> ir.Table:
@@ -168,50 +190,50 @@ def enrollment_grades(enrollments: ir.Table, day_index: ir.Table, *, policy: Pol
 
 
 def _merge_overlaps(ranges: ir.Table) -> ir.Table:
-    earlier = ibis.window(group_by=list(KEYS), order_by=[ranges.start, ranges.end], rows=(None, -1))
-    reach = ranges.end.max().over(earlier)
-    flagged = ranges.mutate(new=(reach.isnull() | (ranges.start > reach)).ifelse(1, 0))
+    """One row per run of overlapping ranges (columns: keys, `row_key`, `ranges`, `start`,
+    `end`); `ranges` becomes the number of runs."""
+    single = ranges.filter(ranges.ranges == 1)
+    several = ranges.filter(ranges.ranges > 1)
+    order = [several.start, several.end]
+    earlier = ibis.window(group_by=several.row_key, order_by=order, rows=(None, -1))
+    reach = several.end.max().over(earlier)
+    flagged = several.mutate(new=(reach.isnull() | (several.start > reach)).ifelse(1, 0))
     running = ibis.window(
-        group_by=list(KEYS), order_by=[flagged.start, flagged.end], rows=(None, 0)
+        group_by=flagged.row_key, order_by=[flagged.start, flagged.end], rows=(None, 0)
     )
     grouped = flagged.mutate(run=flagged.new.sum().over(running))
-    return grouped.group_by([*KEYS, "run"]).aggregate(
+    runs = grouped.group_by(["row_key", *KEYS, "run"]).aggregate(
         start=grouped.start.min(), end=grouped.end.max()
+    )
+    count = runs.group_by("row_key").aggregate(ranges=runs.count())
+    merged = runs.join(count, "row_key").select("row_key", *KEYS, "ranges", "start", "end")
+    return single.select("row_key", *KEYS, "ranges", "start", "end").union(merged)
+
+
+def date_spine(day_index: ir.Table) -> ir.Table:
+    """Every calendar date from the day before each school year's first school day to its
+    last, with `before` (school days before the date) and `upto` (on or before it)."""
+    bounds = year_bounds(day_index)
+    span = bounds.last_day.delta(bounds.first_day, unit="day") + 2
+    spine = bounds.mutate(k=ibis.range(0, span)).unnest("k")
+    spine = spine.select(*YEAR_KEYS, date=spine.first_day + (spine.k - 1).as_interval("D"))
+    marked = spine.left_join(day_index.select(*YEAR_KEYS, "date", "idx"), [*YEAR_KEYS, "date"])
+    running = ibis.window(
+        group_by=[marked.school_id, marked.school_year], order_by=marked.date, rows=(None, 0)
+    )
+    upto = marked.idx.max().over(running).fill_null(0)
+    return marked.select(
+        *YEAR_KEYS, "date", upto=upto, before=upto - marked.idx.notnull().ifelse(1, 0)
     )
 
 
 def _to_day_numbers(ranges: ir.Table, day_index: ir.Table) -> ir.Table:
-    """Number of school days before `start` and on or before `end`, by one ordered scan.
-
-    Range starts sort before a school day on the same date and range ends after it, so a
-    running count of school days gives both numbers without a date-range join.
-    """
-    null_str, null_int = ibis.null("string"), ibis.null("int64")
-    days = day_index.select(
-        *YEAR_KEYS,
-        "date",
-        order=ibis.literal(1),
-        is_day=ibis.literal(1),
-        student_id=null_str,
-        run=null_int,
-    )
-    points = [
-        ranges.select(
-            *YEAR_KEYS,
-            date=ranges[col],
-            order=ibis.literal(order),
-            is_day=ibis.literal(0),
-            student_id=ranges.student_id,
-            run=ranges.run,
-        )
-        for col, order in (("start", 0), ("end", 2))
-    ]
-    scan = days.union(points[0], points[1])
-    window = ibis.window(group_by=list(YEAR_KEYS), order_by=[scan.date, scan.order], rows=(None, 0))
-    counted = scan.mutate(seen=scan.is_day.sum().over(window)).filter(lambda t: t.is_day == 0)
-    starts = counted.filter(counted.order == 0).select(*KEYS, "run", start_idx=counted.seen + 1)
-    ends = counted.filter(counted.order == 2).select(*KEYS, "run", end_idx=counted.seen)
-    numbered = ranges.join(starts, [*KEYS, "run"]).join(ends, [*KEYS, "run"])
+    """`start_idx` (one more than the school days before `start`) and `end_idx` (school days
+    on or before `end`), by equality joins to the date spine: no date-range join."""
+    spine = date_spine(day_index)
+    starts = spine.select(*YEAR_KEYS, start="date", start_idx=spine.before + 1)
+    ends = spine.select(*YEAR_KEYS, end="date", end_idx=spine.upto)
+    numbered = ranges.join(starts, [*YEAR_KEYS, "start"]).join(ends, [*YEAR_KEYS, "end"])
     return numbered.filter(numbered.start_idx <= numbered.end_idx)
 
 

@@ -12,7 +12,7 @@ from datetime import date
 import ibis.expr.types as ir
 
 from .days import KEYS, cut_index, enrollment_intervals, school_day_index, with_break_edges
-from .resolve import USED, classify, event_status, resolve_days, section_days
+from .resolve import FINDING, classify, event_status, resolve_days, section_days
 from .schema import EngineInput
 from .settings import Policy
 
@@ -25,7 +25,8 @@ class Prepared:
 
     `totals` has one row per student × school × year (`row_key`, the keys, `cal_days`,
     `planned_days`, `last_idx`); `days` and `section_days` one row per enrolled day with
-    events, keyed by `row_key, e_idx`.
+    events, keyed by `row_key, e_idx`; `findings` the unused events (`kind, student_id,
+    school_id, detail, date`), `section_findings` unknown section categories.
     """
 
     as_of: date
@@ -36,10 +37,10 @@ class Prepared:
     totals: ir.Table
     events: ir.Table
     section_events: ir.Table
-    event_status: ir.Table
-    section_status: ir.Table
     days: ir.Table
     section_days: ir.Table
+    findings: ir.Table
+    section_findings: ir.Table
 
 
 def prepare(inputs: EngineInput, *, as_of: date, policy: Policy, cache: bool = True) -> Prepared:
@@ -48,8 +49,8 @@ def prepare(inputs: EngineInput, *, as_of: date, policy: Policy, cache: bool = T
     1. Number each school's school days, mark the days next to breaks, find each year's
        counted cut (rule 3).
     2. Turn enrollments into merged, numbered ranges with an integer `row_key` (rule 2).
-    3. Classify events and give each its status in one pass (used, or why not); resolve the
-       used ones per day (rules 5-8): they lie on counted enrolled days.
+    3. Classify events and give each its status (used, or why not); in one grouping resolve
+       the used ones per day (rules 5-8) and keep the others as data-quality findings.
     4. The same for section events (period-level flags).
     """
     days_off = policy.break_min_calendar_days
@@ -62,9 +63,9 @@ def prepare(inputs: EngineInput, *, as_of: date, policy: Policy, cache: bool = T
     intervals = enrollment_intervals(inputs.table("enrollments"), day_index, cut, policy=policy)
     intervals = _maybe_cache(intervals, cache)
     statuses = event_status(events, day_index, intervals, as_of=as_of, policy=policy)
-    days = _maybe_cache(resolve_days(statuses.filter(statuses.status == USED)), cache)
+    days, findings = _split(_maybe_cache(resolve_days(statuses), cache))
     section_statuses = event_status(sections, day_index, intervals, as_of=as_of, policy=policy)
-    used_sections = section_statuses.filter(section_statuses.status == USED)
+    sect, section_findings = _split(_maybe_cache(section_days(section_statuses), cache))
     return Prepared(
         as_of=as_of,
         policy=policy,
@@ -74,11 +75,18 @@ def prepare(inputs: EngineInput, *, as_of: date, policy: Policy, cache: bool = T
         totals=_maybe_cache(_totals(intervals), cache),
         events=events,
         section_events=sections,
-        event_status=statuses,
-        section_status=section_statuses,
         days=days,
-        section_days=_maybe_cache(section_days(used_sections), cache),
+        section_days=sect,
+        findings=findings,
+        section_findings=section_findings.filter(section_findings.kind == "unknown_descriptor"),
     )
+
+
+def _split(resolved: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """Day rows and findings (see `resolve.resolve_days`)."""
+    days = resolved.filter(resolved.kind.isnull()).drop(*FINDING)
+    findings = resolved.filter(resolved.kind.notnull()).select(*FINDING, "date")
+    return days, findings
 
 
 def _totals(intervals: ir.Table) -> ir.Table:

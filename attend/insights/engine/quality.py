@@ -21,7 +21,7 @@ import ibis.expr.types as ir
 
 from .days import enrolled_day_rows, exits_before_entries
 from .prepare import Prepared
-from .resolve import DAY_KEYS, USED, positive_reporting
+from .resolve import DAY_KEYS, positive_reporting
 
 __all__ = ["QUALITY_COLUMNS", "quality_report"]
 
@@ -31,8 +31,8 @@ QUALITY_COLUMNS = ("kind", "student_id", "school_id", "date", "detail")
 def quality_report(prep: Prepared) -> ir.Table:
     """All findings, ordered by kind, school, student and date."""
     parts = [
-        _event_findings(prep.event_status, "attendance category"),
-        _unknown_sections(prep.section_status),
+        prep.findings.select(*QUALITY_COLUMNS),
+        prep.section_findings.select(*QUALITY_COLUMNS),
         _conflicts(prep),
         _durations(prep),
         _exits_before_entries(prep),
@@ -43,46 +43,14 @@ def quality_report(prep: Prepared) -> ir.Table:
     return ibis.union(*parts).order_by(["kind", "school_id", "student_id", "date", "detail"])
 
 
-_REASONS = {
-    "after_as_of": " dated after the as-of date",
-    "recorded_after_as_of": " recorded after the as-of date",
-    "non_school_day": " on a day that is not a school day",
-    "not_enrolled": " on a school day without an enrollment",
-}
-
-
-def _row(
-    table: ir.Table, kind: ir.StringValue | str, detail: ir.StringValue, day: ir.DateValue
-) -> ir.Table:
+def _row(table: ir.Table, kind: str, detail: ir.StringValue, day: ir.DateValue) -> ir.Table:
     return table.select(
-        kind=ibis.literal(kind, type="string") if isinstance(kind, str) else kind,
+        kind=ibis.literal(kind, type="string"),
         student_id=table.student_id,
         school_id=table.school_id,
         date=day,
         detail=detail,
     )
-
-
-def _event_findings(statuses: ir.Table, what: str) -> ir.Table:
-    """One row per event that is not used, with the reason in words."""
-    bad = statuses.filter(statuses.status != USED)
-    year_text = (
-        " reported for school year "
-        + bad.event_year.cast("string")
-        + ", calendar says "
-        + bad.school_year.cast("string")
-    )
-    reason = bad.status.substitute(_REASONS, else_=year_text)
-    detail = (bad.status == "unknown_descriptor").ifelse(
-        ibis.literal(f"unknown {what} '") + bad.category + "'", bad.category + reason
-    )
-    return _row(bad, bad.status, detail, bad.date)
-
-
-def _unknown_sections(statuses: ir.Table) -> ir.Table:
-    unknown = statuses.filter(statuses.status == "unknown_descriptor")
-    detail = ibis.literal("unknown section attendance category '") + unknown.category + "'"
-    return _row(unknown, "unknown_descriptor", detail, unknown.date)
 
 
 def _conflicts(prep: Prepared) -> ir.Table:

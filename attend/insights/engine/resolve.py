@@ -30,6 +30,7 @@ from .settings import MICRO, Policy
 
 __all__ = [
     "DAY_KEYS",
+    "FINDING",
     "PACK",
     "STATUSES",
     "USED",
@@ -158,63 +159,120 @@ def _status(joined: ir.Table, as_of: date, policy: Policy) -> ir.StringValue:
     )
 
 
-def resolve_days(events: ir.Table) -> ir.Table:
-    """One row per enrolled day with events (`row_key`, `e_idx`): the day's attendance.
+def resolve_days(statuses: ir.Table, what: str = "attendance category") -> ir.Table:
+    """Resolve every enrolled day with events, and keep the unused events as findings, in one
+    grouping over the events (see `event_status`; the result is meant to be cached).
 
-    Input: used events (see `event_status`). Columns: `row_key, e_idx, date, edge`,
-    `severity` (of the most severe event), `absent` (micro-days of the most severe absence
-    event; of equally severe ones, the largest), `absence_severity`, `tardy` (a tardy or early
-    departure event), `reported_present`, `reported_absent` (any full-day absence event) and
-    `conflict` (both).
+    Day rows (`kind` null), keyed `row_key, e_idx`: `date, edge`, `severity` (of the most
+    severe event), `absent` (micro-days of the most severe absence event; of equally severe
+    ones, the largest), `absence_severity`, `tardy` (a tardy or early departure event),
+    `reported_present`, `reported_absent` (any full-day absence event), `conflict` (both).
+    Finding rows: `kind` (the status), `student_id, school_id, date, detail`; events alike
+    on one day collapse into one finding.
 
-    The 20M-row grouping carries two integers per day: `pack` (see module docstring) and
-    `seen`, a bit set of the severities reported that day; everything else derives from them.
+    Each day carries `pack` (see the module docstring) through the grouping; the flags are
+    plain `any` reductions over the day's severities.
     """
-    sev = events.severity
-    pack = (sev >= _PARTIAL).ifelse(sev * PACK + events.absent, ibis.null("int64"))
-    bit = sev.substitute({level: 1 << level for level in range(_TOP + 1)}).cast("int64")
-    grouped = events.group_by(list(DAY_KEYS)).aggregate(
-        date=events.date.max(), edge=events.edge.max(), pack=pack.max(), seen=bit.bit_or()
+    keyed = _with_finding_keys(statuses, what)
+    sev = keyed.severity
+    pack = (sev >= _PARTIAL).ifelse(sev * PACK + keyed.absent, ibis.null("int64"))
+    # Plain max/any reductions: every backend compiles them (PySpark has no bitwise-or one).
+    grouped = keyed.group_by(_GROUP).aggregate(
+        date=keyed.date.max(),
+        edge=keyed.edge.max(),
+        pack=pack.max(),
+        severity=sev.max(),
+        tardy=sev.isin([_TARDY, _EARLY]).any(),
+        reported_present=(sev == _PRESENT).any(),
+        reported_absent=sev.isin([_EXCUSED, _TOP]).any(),
     )
-    seen = grouped.seen
+    grouped = _unpack_findings(grouped)
     return grouped.select(
         *DAY_KEYS,
+        *FINDING,
         "date",
         "edge",
-        severity=ibis.cases(
-            *[(seen >= 1 << level, level) for level in range(_TOP, 0, -1)], else_=0
-        ),
+        severity=grouped.severity.fill_null(0),
         absent=(grouped.pack % PACK).fill_null(0),
         absence_severity=(grouped.pack // PACK).fill_null(0),
-        tardy=(seen & _bits(_TARDY, _EARLY)) != 0,
-        reported_present=(seen & _bits(_PRESENT)) != 0,
-        reported_absent=(seen & _bits(_EXCUSED, _TOP)) != 0,
-        conflict=((seen & _bits(_PRESENT)) != 0) & ((seen & _bits(_EXCUSED, _TOP)) != 0),
+        tardy=grouped.tardy.fill_null(False),
+        reported_present=grouped.reported_present.fill_null(False),
+        reported_absent=grouped.reported_absent.fill_null(False),
+        conflict=grouped.reported_present.fill_null(False)
+        & grouped.reported_absent.fill_null(False),
     )
 
 
-def _bits(*levels: int) -> int:
-    return sum(1 << level for level in set(levels))
+FINDING = ("kind", "student_id", "school_id", "detail")
+_GROUP = [*DAY_KEYS, "finding"]
+_SEP = "\x1f"
+_REASONS = {
+    "after_as_of": " dated after the as-of date",
+    "recorded_after_as_of": " recorded after the as-of date",
+    "non_school_day": " on a day that is not a school day",
+    "not_enrolled": " on a school day without an enrollment",
+}
 
 
-def section_days(section_events: ir.Table) -> ir.Table:
-    """Per enrolled day: section-level flags (Ed-Fi AMT semantics).
+def _with_finding_keys(statuses: ir.Table, what: str) -> ir.Table:
+    """Grouping keys (`_GROUP`): used events by day (`row_key, e_idx`), unused ones by
+    finding."""
+    used = statuses.status == USED
+    year_text = (
+        " reported for school year "
+        + statuses.event_year.cast("string")
+        + ", calendar says "
+        + statuses.school_year.cast("string")
+    )
+    reason = statuses.status.substitute(_REASONS, else_=year_text)
+    detail = (statuses.status == "unknown_descriptor").ifelse(
+        ibis.literal(f"unknown {what} '") + statuses.category + "'", statuses.category + reason
+    )
+    # One string key per finding (null for used events) keeps the grouping narrow.
+    finding = ibis.literal(_SEP).join(
+        [
+            statuses.status,
+            statuses.student_id.fill_null(""),
+            statuses.school_id.fill_null(""),
+            statuses.date.cast("string"),
+            detail,
+        ]
+    )
+    return statuses.mutate(
+        row_key=used.ifelse(statuses.row_key, ibis.null("int64")),
+        e_idx=used.ifelse(statuses.e_idx, ibis.null("int64")),
+        finding=used.ifelse(ibis.null("string"), finding),
+    )
+
+
+def _unpack_findings(table: ir.Table) -> ir.Table:
+    parts = table.finding.split(_SEP)
+    return table.mutate(
+        kind=parts[0], student_id=parts[1], school_id=parts[2], detail=parts[4]
+    ).drop("finding")
+
+
+def section_days(statuses: ir.Table) -> ir.Table:
+    """Per enrolled day: section-level flags (Ed-Fi AMT semantics), plus findings as in
+    `resolve_days`.
 
     `section_absent`: absent from any section; `all_sections_present`: some section reported
     present and none absent; `homeroom_present` / `homeroom_absent`: the same for homerooms.
     """
-    absent = section_events.severity >= _EXCUSED
-    present = section_events.severity == _PRESENT
-    homeroom = section_events.homeroom.fill_null(False)
-    grouped = section_events.group_by(list(DAY_KEYS)).aggregate(
-        date=section_events.date.max(),
+    keyed = _with_finding_keys(statuses, "section attendance category")
+    absent = keyed.severity >= _EXCUSED
+    present = keyed.severity == _PRESENT
+    homeroom = keyed.homeroom.fill_null(False)
+    grouped = keyed.group_by(_GROUP).aggregate(
+        date=keyed.date.max(),
         section_absent=absent.any(),
         section_present=present.any(),
         homeroom_present=(present & homeroom).any(),
         homeroom_absent=(absent & homeroom).any(),
     )
-    return grouped.mutate(
-        all_sections_present=grouped.section_present & ~grouped.section_absent
+    unpacked = _unpack_findings(grouped)
+    return unpacked.mutate(
+        all_sections_present=unpacked.section_present & ~unpacked.section_absent
     ).drop("section_present")
 
 

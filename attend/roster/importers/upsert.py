@@ -18,6 +18,7 @@ from attend.roster.importers.common import Tally, chunked
 BATCH = 2000
 # Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
 PARAMETERS = 30_000
+COPY_ROWS = 200_000
 
 
 def upsert(
@@ -66,6 +67,12 @@ def insert_rows(
     tail = f" RETURNING {quote(str(model._meta.pk.column))}" if returning else ""
     shape = RowShape([f.attname for f in columns], defaults, key_fields, _json_columns(columns))
     ids: list[int] = []
+    if connection.vendor == "postgresql" and not returning:
+        values = [shape.values(*item) for item in rows]
+        target = f"{quote(model._meta.db_table)} ({names})"
+        with connection.cursor() as cursor:
+            copy_columns(cursor, target, [list(c) for c in zip(*values, strict=True)])
+        return ids
     with connection.cursor() as cursor:
         for chunk in chunked(rows, max(1, PARAMETERS // len(columns))):
             marks = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
@@ -73,6 +80,23 @@ def insert_rows(
             if returning:
                 ids += [row[0] for row in cursor.fetchall()]
     return ids
+
+
+def copy_columns(cursor: Any, target: str, columns: list[list[Any]]) -> None:
+    """PostgreSQL COPY of column lists, as CSV that Arrow writes in C++: psycopg's per-row
+    `write_row` and multi-row INSERTs both spend microseconds a row in Python or the parser.
+    Every non-null value is quoted, which keeps empty strings apart from NULLs."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+    with cursor.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy:
+        for start in range(0, len(columns[0]) if columns else 0, COPY_ROWS):
+            part = [pa.array(c[start : start + COPY_ROWS]) for c in columns]
+            names = [f"c{i}" for i in range(len(part))]
+            sink = pa.BufferOutputStream()
+            pa_csv.write_csv(pa.table(part, names=names), sink, options)
+            copy.write(sink.getvalue().to_pybytes())
 
 
 class RowShape:

@@ -36,6 +36,8 @@ SYNC_BYTES = 1024 * 1024
 MAX_MEMBERS = 10_000
 MAX_UNZIPPED = 4 * 1024 * 1024 * 1024
 TITLES = {"edfi": "Ed-Fi", "oneroster": "OneRoster", "csv": "SIS attendance"}
+# The Job kinds the actions use, so web and command-line runs of a format look alike.
+KINDS = {"edfi": "import.edfi", "oneroster": "import.oneroster", "csv": "import.sis_csv"}
 
 
 def import_jobs(user: User) -> Any:
@@ -78,7 +80,7 @@ def start(user: User, data: dict[str, Any]) -> Job:
     path = save(upload, folder)
     params = {"file": upload.name, "kind": data["kind"], "profile": data.get("profile") or ""}
     job = create_job(
-        kind=f"import.{data['kind']}",
+        kind=KINDS[data["kind"]],
         title=f"{TITLES[data['kind']]} upload: {upload.name}"[:200],
         created_by=user,
         params=params,

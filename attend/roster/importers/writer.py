@@ -22,7 +22,7 @@ from django.utils import timezone
 from attend.attendance.models import AttendanceCorrection, AttendanceEvent
 from attend.roster.importers.batch import Batch, EventKey, SectionKey
 from attend.roster.importers.common import Tally, stored_instant
-from attend.roster.importers.upsert import insert_rows, link_many, scoped, upsert
+from attend.roster.importers.upsert import copy_columns, insert_rows, link_many, scoped, upsert
 from attend.roster.models import (
     Calendar,
     CalendarDate,
@@ -268,7 +268,6 @@ def _section_links(batch: Batch, keys: Keys, written: Written) -> None:
 LEDGER = AttendanceEvent._meta.db_table
 CORRECTIONS = AttendanceCorrection._meta.db_table
 STAGE = "attend_import_stage"
-COPY_ROWS = 200_000
 FIXES = "attend_import_fixes"
 DAY = ("student_id", "school_id", "section_id", "event_date")
 KEY = (*DAY, "category")
@@ -359,20 +358,43 @@ class Ledger:
 
     def _insert_all(self, cursor: Any, batch: Batch, keys: Keys) -> None:
         """An empty ledger has nothing to compare with: the rows go straight in, and its
-        non-unique indexes are built once afterwards rather than row by row (a sort instead of
-        a million B-tree insertions). DDL is transactional in both databases, so a failure
-        restores them with everything else."""
+        non-unique indexes (and, on PostgreSQL, foreign keys) are built once afterwards rather
+        than row by row — a sort and one join instead of a million B-tree insertions and
+        trigger checks, as pg_restore does. DDL is transactional in both databases, so a
+        failure restores them with everything else."""
         indexes = self._secondary_indexes(cursor)
-        for name, _definition in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-        self._insert_rows(cursor, batch, keys)
-        if self.postgres and indexes:
-            # Django's foreign keys are deferred; PostgreSQL builds no index on a table with
-            # checks still pending, so run them now (they would run at commit anyway).
+        keys_sql = self._foreign_keys(cursor)
+        if self.postgres:
+            # Django's foreign keys are deferred, and PostgreSQL alters no table with checks
+            # pending: run the roster's now (they would run at commit anyway).
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+        for name, _definition in keys_sql:
+            cursor.execute(
+                f"ALTER TABLE {LEDGER} DROP CONSTRAINT {connection.ops.quote_name(name)}"
+            )
+        self._insert_rows(cursor, batch, keys)
+        for name, definition in keys_sql:
+            # Re-adding a foreign key checks every row in one join instead of a million
+            # queued per-row trigger checks.
+            quoted = connection.ops.quote_name(name)
+            cursor.execute(f"ALTER TABLE {LEDGER} ADD CONSTRAINT {quoted} {definition}")
         for _name, definition in indexes:
             cursor.execute(definition)
+
+    def _foreign_keys(self, cursor: Any) -> list[tuple[str, str]]:
+        """(name, definition) of the ledger's foreign keys, on PostgreSQL (SQLite checks them
+        cheaply row by row and cannot drop a constraint)."""
+        if not self.postgres:
+            return []
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f'",
+            [LEDGER],
+        )
+        return [(str(name), str(definition)) for name, definition in cursor.fetchall()]
 
     def _secondary_indexes(self, cursor: Any) -> list[tuple[str, str]]:
         """(name, CREATE INDEX statement) of the ledger's non-unique indexes."""
@@ -407,21 +429,7 @@ class Ledger:
             raw.executemany(sql, zip(*columns, strict=True))
 
     def _copy(self, cursor: Any, target: str, columns: list[list[Any]]) -> None:
-        """COPY in CSV that Arrow writes in C++: psycopg's `write_row` costs microseconds a
-        row in Python, which for a million events is most of the import. Quoting every
-        non-null value keeps empty strings apart from NULLs."""
-        import pyarrow as pa
-        import pyarrow.csv as pa_csv
-
-        options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
-        with cursor.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy:
-            for start in range(0, len(columns[0]), COPY_ROWS):
-                part = [pa.array(c[start : start + COPY_ROWS]) for c in columns]
-                sink = pa.BufferOutputStream()
-                pa_csv.write_csv(
-                    pa.table(part, names=[str(i) for i in range(len(part))]), sink, options
-                )
-                copy.write(sink.getvalue().to_pybytes())
+        copy_columns(cursor, target, columns)
 
     def _columns(self, batch: Batch, keys: Keys) -> list[list[Any]]:
         events = batch.events

@@ -98,7 +98,7 @@ class UploadPageTests(BaseTestCase):
 
         self.post(SimpleUploadedFile("att.csv", export.encode()), kind="csv", profile="powerschool")
 
-        job = Job.objects.get(kind="import.csv")
+        job = Job.objects.get(kind="import.sis_csv")
         self.assertEqual(job.status, JobStatus.SUCCEEDED, job.errors)
         self.assertEqual(AttendanceEvent.objects.get().student, self.ada)
 
