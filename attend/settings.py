@@ -115,6 +115,15 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+
+
+def _redis_host(url: str) -> dict[str, object]:
+    """A channel layer host without a client read timeout. The layer waits for messages with
+    a blocking pop; redis-py 8 reads with a 5 s timeout by default, so every WebSocket consumer
+    (the operators' console) would crash after 5 s without an event."""
+    return {"address": url, "socket_timeout": None}
+
+
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -122,7 +131,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [_redis_host(REDIS_URL)]},
         }
     }
 else:
@@ -197,15 +206,26 @@ ATTEND_RISK_DEMOGRAPHICS = env_bool("ATTEND_RISK_DEMOGRAPHICS", False)
 
 # --- safety reliability (attend bench alarms) ---
 # Under ASGI Django runs each request in a thread of its own, so persistent connections pile
-# up until PostgreSQL answers "too many clients" (HTTP 500 for Red Alerts under load). Django's
-# advice for ASGI is CONN_MAX_AGE = 0; the single-threaded loops (safetyd, dc09) keep theirs.
+# up until PostgreSQL answers "too many clients" (HTTP 500 for Red Alerts under load), while a
+# fresh connection per request costs PostgreSQL a new backend process each time. The web server
+# therefore borrows connections from a small pool (Django's psycopg pool; it requires
+# CONN_MAX_AGE = 0). The single-threaded loops (safetyd, dc09) keep their one connection.
 _ASGI_SERVER = "uvicorn" in sys.modules or sys.argv[1:2] == ["serve"]
+_POOL_MAX = env_int("DATABASE_POOL_MAX", 16)  # 0: no pool, a new connection per request
 if _ASGI_SERVER and "CONN_MAX_AGE" in DATABASES["default"]:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0)
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+if _ASGI_SERVER and "CONN_MAX_AGE" in DATABASES["default"] and _POOL_MAX > 0:
+    # With CONN_HEALTH_CHECKS (set above) Django has the pool check a connection before
+    # lending it, so one broken by a database restart never reaches a request.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env_int("DATABASE_POOL_MIN", 2), _POOL_MAX),
+        "max_size": _POOL_MAX,
+        "timeout": 10,
+    }
 # A console that falls behind must not lose alarm events: channels_redis silently drops group
 # messages to a channel holding `capacity` (default 100) unread ones.
 if REDIS_URL:
     CHANNEL_LAYERS["default"]["CONFIG"] = {
-        "hosts": [REDIS_URL],
+        "hosts": [_redis_host(REDIS_URL)],
         "capacity": env_int("ATTEND_CHANNEL_CAPACITY", 10_000),
     }

@@ -88,7 +88,18 @@ def ensure_accounts(district: District) -> list[User]:
             user = _create(account, district, schools)
         users.append(user)
     _fill_caseloads(users, schools)
+    ensure_rules()
     return users
+
+
+def ensure_rules() -> None:
+    """The state truancy rules once the caseloads exist, so officers' worklists show the legal
+    steps due for their students (a daily import or insights run keeps them current)."""
+    from attend.cases.actions import run_rules_job
+    from attend.jobs.models import Job
+
+    if not Job.objects.filter(kind="cases.rules").exists():
+        run_rules_job(as_of=date.today(), why="demo set-up")
 
 
 def _create(account: DemoAccount, district: District, schools: list[School]) -> User:

@@ -32,8 +32,9 @@ ADA = only(
     }
 )
 ADMIN_ONLY = only({"dana": 200, "nina": 200})
-# Jobs: Dana's job is visible to Dana; analysts and supervisors see only their own jobs.
-JOB = only({"dana": 200, "nina": 404, "ana": 404, "sam": 404})
+# Jobs: Dana's job is visible to Dana; analysts, supervisors and officers see only their own.
+JOB_READERS = ("dana", "nina", "ana", "sam", "olivia", "omar", "otto")
+JOB = only({**dict.fromkeys(JOB_READERS, 404), "dana": 200})
 
 MATRIX: dict[str, tuple[Callable[[Any], dict[str, Any]], dict[str, int]]] = {
     "home": (lambda t: {}, ALL_OK),
@@ -42,7 +43,7 @@ MATRIX: dict[str, tuple[Callable[[Any], dict[str, Any]], dict[str, int]]] = {
     "roster:student": (lambda t: {"student_id": t.ada.student_unique_id}, ADA),
     "audit:access": (lambda t: {}, ADMIN_ONLY),
     "audit:changes": (lambda t: {}, ADMIN_ONLY),
-    "jobs:list": (lambda t: {}, only({"dana": 200, "nina": 200, "ana": 200, "sam": 200})),
+    "jobs:list": (lambda t: {}, only(dict.fromkeys(JOB_READERS, 200))),
     "jobs:detail": (lambda t: {"pk": t.job.pk}, JOB),
 }
 
