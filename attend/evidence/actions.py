@@ -97,10 +97,6 @@ def _check_chunk(alarm: Alarm, index: int, data: bytes, claimed: str, content_ty
     if content_type.split(";")[0].strip() not in AUDIO_TYPES:
         raise EvidenceError(415, "bad_type", f"Audio types accepted: {', '.join(AUDIO_TYPES)}")
     actual = sha256_hex(data)
-    if claimed.lower() != actual:
-        raise EvidenceError(
-            422, "hash_mismatch", "X-Chunk-SHA256 does not match the body", actual=actual
-        )
     if alarm.resolved_at and timezone.now() - alarm.resolved_at > LATE_UPLOAD:
         raise EvidenceError(409, "alarm_closed", "This alarm was resolved; audio is closed")
     return actual
@@ -123,10 +119,13 @@ def receive_chunk(
 ) -> tuple[AudioChunk, bool]:
     """Store chunk `index` of the alarm's audio; (chunk, created).
 
-    1. Check size, type and the device's SHA-256 (mismatch → nothing stored).
+    1. Check size and type, and hash the bytes received.
     2. The same index with the same bytes again is a retry: answer with the stored chunk.
     3. Only the next index is accepted, so the recording keeps its order.
     4. Store the bytes under their hash, then record "received" and "stored" in the chain.
+       Bytes whose hash differs from the device's `claimed_sha256` are kept all the same
+       (SAFETY.md: kept and flagged, never silently fixed): the chunk is marked
+       `hash_mismatch` and its "received" custody event carries both hashes.
     """
     from attend.safety.models import Alarm as AlarmModel
 
@@ -151,9 +150,18 @@ def receive_chunk(
         size=len(data),
         content_type=content_type.split(";")[0].strip(),
         storage_name=name,
+        device_sha256=claimed_sha256.lower(),
+        hash_mismatch=claimed_sha256.lower() != sha,
     )
     append_custody(
-        kind=CustodyKind.RECEIVED, alarm_id=alarm.pk, chunk=chunk, sha256=sha, actor=actor
+        kind=CustodyKind.RECEIVED,
+        alarm_id=alarm.pk,
+        chunk=chunk,
+        sha256=sha,
+        actor=actor,
+        detail={"hash_mismatch": True, "device_sha256": chunk.device_sha256}
+        if chunk.hash_mismatch
+        else {},
     )
     append_custody(
         kind=CustodyKind.STORED,

@@ -36,6 +36,8 @@ def _write_audio(chunks: list[AudioChunk], out: Path) -> list[dict[str, Any]]:
                 "file": name,
                 "index": chunk.index,
                 "sha256": chunk.sha256,
+                "device_sha256": chunk.device_sha256,
+                "hash_mismatch": chunk.hash_mismatch,
                 "size": chunk.size,
                 "received_at": chunk.received_at.isoformat(),
                 "content_type": chunk.content_type,

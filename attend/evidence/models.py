@@ -21,6 +21,10 @@ class AudioChunk(models.Model):
     size = models.PositiveIntegerField()
     content_type = models.CharField(max_length=60, default="audio/webm")
     storage_name = models.CharField(max_length=200)
+    # The SHA-256 the device sent with the chunk. When it differs from the bytes received the
+    # chunk is still kept (it may be the only recording there is) and flagged, never fixed.
+    device_sha256 = models.CharField(max_length=64, blank=True)
+    hash_mismatch = models.BooleanField(default=False)
     received_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
 

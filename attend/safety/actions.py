@@ -28,6 +28,7 @@ from attend.safety.choices import (
     AlarmStatus,
     CheckInKind,
     Resolution,
+    StepAction,
     VisitStatus,
 )
 from attend.safety.live import publish_on_commit
@@ -35,6 +36,8 @@ from attend.safety.models import (
     Alarm,
     AlarmTransition,
     CheckIn,
+    EscalationPolicy,
+    EscalationStep,
     FieldNote,
     Incident,
     Position,
@@ -815,3 +818,76 @@ def add_field_note(*, officer: User, text: str, written_at: dt.datetime) -> Fiel
     )
     record_change(actor=officer, action="safety.note.add", target=note)
     return note
+
+
+# --- escalation policies ----------------------------------------------------------------------
+
+MAX_POLICY_STEPS = 10
+MAX_STEP_WAIT = 3600
+
+
+def check_policy_steps(steps: list[dict[str, Any]]) -> None:
+    """A policy the loop can run and that someone always sees; refuse anything else, saying why.
+
+    1. One to ten steps, each waiting 0 to 3,600 s after the previous one.
+    2. The first step notifies the operator queue at once: an alarm nobody sees is not one.
+    3. `repeat` (1 to 5 times) only as the last step: it jumps back to the first.
+    """
+    if not 1 <= len(steps) <= MAX_POLICY_STEPS:
+        raise SafetyError(f"A policy has 1 to {MAX_POLICY_STEPS} steps")
+    first = steps[0]
+    if first["action"] != StepAction.NOTIFY_OPERATORS or first["wait"] != 0:
+        raise SafetyError("The first step must notify the operator queue, with no wait")
+    for number, step in enumerate(steps, start=1):
+        if not 0 <= step["wait"] <= MAX_STEP_WAIT:
+            raise SafetyError(f"Step {number}: wait 0 to {MAX_STEP_WAIT} seconds")
+        if step["action"] == StepAction.REPEAT:
+            if number != len(steps):
+                raise SafetyError(f"Step {number}: 'repeat' can only be the last step")
+            if not 1 <= step.get("times", 0) <= 5:
+                raise SafetyError(f"Step {number}: repeat 1 to 5 times")
+
+
+@transaction.atomic
+def save_escalation_policy(
+    *, district_id: int, kind: str, name: str, steps: list[dict[str, Any]], by: User
+) -> EscalationPolicy:
+    """Replace the district's policy for `kind` ("" = its default). Alarms already raised keep
+    the policy frozen onto them; only alarms raised after this use the new steps."""
+    check_policy_steps(steps)
+    policy = EscalationPolicy.objects.select_for_update().filter(
+        district_id=district_id, kind=kind
+    ).first() or EscalationPolicy(district_id=district_id, kind=kind)
+    before = policy.frozen() if policy.pk else None
+    policy.name = name.strip()[:120] or "District policy"
+    policy.save()
+    policy.steps.all().delete()
+    EscalationStep.objects.bulk_create(
+        EscalationStep(
+            policy=policy,
+            order=order,
+            wait_seconds=step["wait"],
+            action=step["action"],
+            repeat_times=step.get("times", 0),
+        )
+        for order, step in enumerate(steps)
+    )
+    record_change(
+        actor=by,
+        action="safety.policy.save",
+        target=policy,
+        data={"kind": kind, "before": before, "after": policy.frozen()},
+    )
+    return policy
+
+
+@transaction.atomic
+def delete_escalation_policy(*, policy: EscalationPolicy, by: User) -> None:
+    """Drop a kind's own policy: that kind falls back to the district default (or built-in)."""
+    record_change(
+        actor=by,
+        action="safety.policy.delete",
+        target=policy,
+        data={"kind": policy.kind, "before": policy.frozen()},
+    )
+    policy.delete()

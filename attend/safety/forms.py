@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from attend.roster.models import Student
-from attend.safety.choices import Resolution
+from attend.safety.choices import Resolution, StepAction
 
 
 class VisitForm(forms.Form):
@@ -59,3 +59,33 @@ class IncidentForm(forms.Form):
     who_responded = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     outcome = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     follow_up = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class PolicyStepForm(forms.Form):
+    """One row of the escalation policy editor; an empty row is left out."""
+
+    wait = forms.IntegerField(
+        min_value=0,
+        max_value=3600,
+        required=False,
+        label="Wait (s)",
+        help_text="after the step before",
+    )
+    action = forms.ChoiceField(choices=[("", "—"), *StepAction.choices], required=False)
+    times = forms.IntegerField(min_value=0, max_value=5, required=False, label="Repeat times")
+
+    def step(self) -> dict[str, Any] | None:
+        data = self.cleaned_data
+        if not data.get("action"):
+            return None
+        step: dict[str, Any] = {"wait": data.get("wait") or 0, "action": data["action"]}
+        if data["action"] == StepAction.REPEAT:
+            step["times"] = data.get("times") or 0
+        return step
+
+
+PolicyStepFormSet = forms.formset_factory(PolicyStepForm, extra=0, max_num=10, absolute_max=10)
+
+
+class PolicyNameForm(forms.Form):
+    name = forms.CharField(max_length=120)

@@ -119,3 +119,60 @@ def svg_trail(positions: list[Position], size: int = 220) -> dict[str, Any] | No
 
     points = [xy(p) for p in reversed(positions)]
     return {"size": size, "points": " ".join(f"{x},{y}" for x, y in points), "last": points[-1]}
+
+
+def policy_rows(user: User) -> list[dict[str, Any]]:
+    """Per alarm kind (and the district default): the steps an alarm raised now would get, and
+    whether they come from the kind's own policy, the district default or the built-in one."""
+    from attend.safety.choices import AlarmKind
+    from attend.safety.models import EscalationPolicy
+    from attend.safety.policy import DEFAULT_NAME, DEFAULT_POLICY, policy_for
+
+    if user.district_id is None:
+        return []
+    own = {p.kind: p for p in EscalationPolicy.objects.filter(district_id=user.district_id)}
+    fallback = "default" if "" in own else "built-in"
+    default = own.get("")
+    rows = [
+        {
+            "kind": "default",
+            "label": "District default",
+            "name": default.name if default else DEFAULT_NAME,
+            "steps": _labelled(default.frozen() if default else DEFAULT_POLICY),
+            "source": "own" if default else "built-in",
+        }
+    ]
+    for kind, label in AlarmKind.choices:
+        name, steps = policy_for(district_id=user.district_id, kind=kind)
+        source = "own" if kind in own else fallback
+        rows.append(
+            {
+                "kind": kind,
+                "label": label,
+                "name": name,
+                "steps": _labelled(steps),
+                "source": source,
+            }
+        )
+    return rows
+
+
+def _labelled(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from attend.safety.choices import StepAction
+
+    return [{**step, "label": StepAction(step["action"]).label} for step in steps]
+
+
+def policy_for_editing(user: User, kind: str) -> tuple[Any, list[dict[str, Any]]]:
+    """The kind's own policy (or None) and the steps to start editing from."""
+    from attend.safety.models import EscalationPolicy
+    from attend.safety.policy import policy_for
+
+    own = (
+        EscalationPolicy.objects.filter(district_id=user.district_id or 0, kind=kind)
+        .prefetch_related("steps")
+        .first()
+    )
+    if own is not None:
+        return own, own.frozen()
+    return None, policy_for(district_id=user.district_id or 0, kind=kind or "red_alert")[1]

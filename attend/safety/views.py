@@ -21,13 +21,24 @@ from attend.evidence.actions import EvidenceError, read_chunk
 from attend.evidence.models import AudioChunk
 from attend.roster.models import Student
 from attend.safety import actions, queries
-from attend.safety.forms import ExtendForm, IncidentForm, PinForm, PinsForm, ResolveForm, VisitForm
+from attend.safety.choices import AlarmKind
+from attend.safety.forms import (
+    ExtendForm,
+    IncidentForm,
+    PinForm,
+    PinsForm,
+    PolicyNameForm,
+    PolicyStepFormSet,
+    ResolveForm,
+    VisitForm,
+)
 from attend.safety.models import Alarm, SafetyProfile
 
 CONSOLE_ROLES = [Role.OPERATOR, Role.SUPERVISOR, Role.DISTRICT_ADMIN]
 OPERATOR = [Role.OPERATOR]
 OFFICER = [Role.OFFICER]
 BOARD_ROLES = [Role.SUPERVISOR, Role.DISTRICT_ADMIN]
+POLICY_EDITORS = [Role.DISTRICT_ADMIN]
 
 
 def _user(request: HttpRequest) -> User:
@@ -165,6 +176,79 @@ def board(request: HttpRequest) -> HttpResponse:
     )
     context = {**queries.board(_user(request)), "heartbeat": queries.heartbeat()}
     return render(request, template, context)
+
+
+# --- escalation policies (district admins edit; supervisors read) ----------------------
+
+
+def _kind(slug: str) -> str:
+    """URL slug → policy kind: an alarm kind, or "default" for the district's default ("")."""
+    if slug == "default":
+        return ""
+    if slug not in AlarmKind.values:
+        raise Http404("No such alarm kind")
+    return slug
+
+
+@roles_required(BOARD_ROLES)
+def policies(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    context = {
+        "rows": queries.policy_rows(user),
+        "can_edit": user.role in POLICY_EDITORS,
+    }
+    return render(request, "safety/policies.html", context)
+
+
+@roles_required(BOARD_ROLES)
+def policy_edit(request: HttpRequest, kind: str) -> HttpResponse:
+    user, kind = _user(request), _kind(kind)
+    own, steps = queries.policy_for_editing(user, kind)
+    can_edit = user.role in POLICY_EDITORS
+    if request.method == "POST" and not can_edit:
+        return HttpResponse("Only a district admin edits escalation policies", status=403)
+    if request.method == "POST" and "delete" in request.POST and own is not None:
+        actions.delete_escalation_policy(policy=own, by=user)
+        messages.success(request, "Removed: this kind now follows the district default.")
+        return redirect("safety:policies")
+    name_form = PolicyNameForm(request.POST or None, initial={"name": own.name if own else ""})
+    rows = PolicyStepFormSet(request.POST or None, initial=_rows(steps))
+    if request.method == "POST" and _save_policy(request, user, kind, name_form, rows):
+        return redirect("safety:policies")
+    context = {
+        "kind": kind,
+        "label": AlarmKind(kind).label if kind else "District default",
+        "own": own,
+        "name_form": name_form,
+        "rows": rows,
+        "can_edit": can_edit,
+    }
+    return render(request, "safety/policy_edit.html", context)
+
+
+def _rows(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The current steps, then blank rows up to the ten a policy may have."""
+    filled = [{"wait": s["wait"], "action": s["action"], "times": s.get("times")} for s in steps]
+    return filled + [{}] * (actions.MAX_POLICY_STEPS - len(filled))
+
+
+def _save_policy(request: HttpRequest, user: User, kind: str, name_form: Any, rows: Any) -> bool:
+    if not (name_form.is_valid() and rows.is_valid()):
+        return False
+    steps = [step for form in rows for step in [form.step()] if step is not None]
+    try:
+        actions.save_escalation_policy(
+            district_id=user.district_id or 0,
+            kind=kind,
+            name=name_form.cleaned_data["name"],
+            steps=steps,
+            by=user,
+        )
+    except actions.SafetyError as refused:
+        name_form.add_error(None, str(refused))
+        return False
+    messages.success(request, "Saved. Alarms already raised keep the policy they started with.")
+    return True
 
 
 # --- officer app ------------------------------------------------------------------------

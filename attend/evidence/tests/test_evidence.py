@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +21,7 @@ from attend.evidence.actions import (
     receive_chunk,
     verify_chain,
 )
+from attend.evidence.export import export_alarm
 from attend.evidence.models import AudioChunk, CustodyEvent
 from attend.evidence.storage import evidence_storage
 from attend.safety.tests.base import SafetyTestCase
@@ -58,11 +60,23 @@ class EvidenceTests(SafetyTestCase):
         self.assertEqual(CustodyEvent.objects.count(), 6)
         self.assertTrue(verify_chain().ok)
 
-    def test_it_refuses_a_wrong_hash_and_stores_nothing(self) -> None:
-        with self.assertRaises(EvidenceError) as caught:
-            receive_chunk(alarm=self.alarm(), index=0, data=b"abc", claimed_sha256="0" * 64)
-        self.assertEqual(caught.exception.status, 422)
-        self.assertFalse(AudioChunk.objects.exists() or any(self.tmp.rglob("*")))
+    def test_it_keeps_bytes_that_do_not_match_the_devices_hash_and_flags_them(self) -> None:
+        chunk, created = receive_chunk(
+            alarm=self.alarm(), index=0, data=b"abc", claimed_sha256="0" * 64
+        )
+        self.assertTrue(created)
+        self.assertEqual(
+            (chunk.sha256, chunk.hash_mismatch), (hashlib.sha256(b"abc").hexdigest(), True)
+        )
+        with evidence_storage().open(chunk.storage_name, "rb") as stored:
+            self.assertEqual(stored.read(), b"abc")  # kept exactly as received, not "fixed"
+        received = CustodyEvent.objects.get(chunk=chunk, kind="received")
+        self.assertEqual(received.detail["device_sha256"], "0" * 64)
+        self.assertEqual(received.sha256, chunk.sha256)
+        out = self.tmp / "bundle"
+        export_alarm(alarm=chunk.alarm, out=out, actor="dana")
+        manifest = json.loads((out / "manifest.json").read_text())
+        self.assertEqual(manifest["files"][0]["hash_mismatch"], True)
 
     def test_it_refuses_out_of_order_chunks_and_accepts_retries(self) -> None:
         alarm = self.alarm()

@@ -34,6 +34,8 @@ MATRIX = {
     "safety:incident": (_alarm, OPERATOR_POST),
     "safety:audio": (lambda t: {"pk": t.safety_chunk.pk}, ALARM),
     "safety:board": (lambda t: {}, BOARD),
+    "safety:policies": (lambda t: {}, BOARD),
+    "safety:policy_edit": (lambda t: {"kind": "red_alert"}, BOARD),
     "safety:field": (lambda t: {}, OFFICERS),
     "safety:field_hazards": (lambda t: {}, OFFICERS),
     "safety:field_start": (lambda t: {}, OFFICERS),

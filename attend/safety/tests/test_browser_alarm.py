@@ -70,6 +70,7 @@ def test_it_gets_a_red_alert_to_the_console_within_a_second(site: dict[str, Any]
             "window.attendConsole && window.attendConsole.connected", timeout=10000
         )
 
+        _typed_hazards_survive_a_late_lookup(browser, site)
         phone = _context(
             browser,
             site,
@@ -138,3 +139,26 @@ def test_it_gets_a_red_alert_to_the_console_within_a_second(site: dict[str, Any]
             f"push latency {latency * 1000:.0f} ms"
         )
         browser.close()
+
+
+def _typed_hazards_survive_a_late_lookup(browser: Any, site: dict[str, Any]) -> None:
+    """Hold the hazard lookup for the address until the officer has typed hazards, then answer
+    with older ones: what the officer typed must survive the late answer. Service workers are
+    blocked here only because Playwright cannot hold requests that a service worker makes."""
+    page = _context(browser, site, "olivia", service_workers="block").new_page()
+    held: list[Any] = []
+    page.route("**/field/hazards/**", lambda route: held.append(route))
+    page.goto(f"{site['url']}/field/visits/new/")
+    page.fill("input[name=address]", "12 Elm St")
+    page.fill("input[name=expected_people]", "mother, two children")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1, "the address lookup was not sent when the officer moved on"
+    page.fill("input[name=hazards]", "large dog")
+    with page.expect_response("**/field/hazards/**"):
+        held[0].fulfill(json={"hazards": ["stale hazard"]})
+    page.wait_for_timeout(100)
+    assert page.input_value("input[name=hazards]") == "large dog"
+    page.context.close()

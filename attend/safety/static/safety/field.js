@@ -183,7 +183,10 @@
     const hazards = visitForm.querySelector("[name=hazards]");
     address.addEventListener("change", async () => {
       const r = await fetch(visitForm.dataset.hazardsUrl + "?address=" + encodeURIComponent(address.value));
-      if (r.ok && !hazards.value) hazards.value = (await r.json()).hazards.join(", ");
+      if (!r.ok) return;
+      // Read the answer first, then look at the field: the officer may have typed meanwhile.
+      const known = (await r.json()).hazards;
+      if (known.length && !hazards.value) hazards.value = known.join(", ");
     });
   }
 
