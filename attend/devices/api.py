@@ -79,9 +79,11 @@ def _replayed(device: Device, request_id: str) -> JsonResponse:
 
 
 def _run_write(device: Device, request_id: str, handler: Handler, *args: Any) -> JsonResponse:
-    """The request id and the action commit together: a failed action leaves the id unused."""
+    """The request id, the device's "last heard" and the action commit together: a failed
+    action leaves the id unused, and a write request costs one commit (one WAL flush)."""
     try:
         with transaction.atomic():
+            touch_device(device=device)
             nonce = ApiRequest.objects.create(device=device, request_id=request_id)
             status, body = handler(*args)
             nonce.result = body
@@ -103,8 +105,8 @@ def endpoint(methods: dict[str, Handler], *, raw: bool = False) -> Callable[...,
             return response
         try:
             device = _device(request)
-            touch_device(device=device)
             if request.method == "GET":
+                touch_device(device=device)
                 status, body = handler(request, device, **kwargs)
                 return JsonResponse(body, status=status)
             request_id = _request_id(request)

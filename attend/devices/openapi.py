@@ -114,7 +114,6 @@ SCHEMA: dict[str, Any] = {
                     "409": {"$ref": "#/components/responses/Error"},
                     "413": {"$ref": "#/components/responses/Error"},
                     "415": {"$ref": "#/components/responses/Error"},
-                    "422": {"$ref": "#/components/responses/Error"},
                 },
             },
         },
@@ -219,7 +218,12 @@ SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "properties": {
                     "index": {"type": "integer"},
-                    "sha256": {"type": "string"},
+                    "sha256": {"type": "string", "description": "SHA-256 of the bytes received"},
+                    "hash_mismatch": {
+                        "type": "boolean",
+                        "description": "The bytes received do not match X-Chunk-SHA256; the "
+                        "chunk is kept as received and flagged for the evidence reviewer",
+                    },
                     "next_index": {"type": "integer"},
                 },
             },

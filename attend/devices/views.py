@@ -216,9 +216,11 @@ def audio_chunk(request: HttpRequest, device: Device, pk: int, index: int) -> Re
         device=device,
         actor=f"device:{device.pk}",
     )
+    # A mismatch is kept and flagged (SAFETY.md), and the device is told so: 201 all the same.
     return (201 if created else 200), {
         "index": chunk.index,
         "sha256": chunk.sha256,
+        "hash_mismatch": chunk.hash_mismatch,
         "next_index": chunk.index + 1,
     }
 

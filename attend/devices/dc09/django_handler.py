@@ -9,7 +9,7 @@ the device and the alarm an event refers to.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
@@ -26,11 +26,15 @@ if TYPE_CHECKING:
 __all__ = [
     "alarm_key",
     "handle",
+    "handle_batch",
+    "handle_batch_sync",
+    "handle_link_tests",
     "handle_sync",
     "load_accounts",
     "load_accounts_sync",
     "report",
     "report_sync",
+    "writes_records",
 ]
 
 log = logging.getLogger("attend.devices.dc09")
@@ -39,6 +43,8 @@ R = TypeVar("R")
 
 # As long as the receiver's duplicate window (300 s): how late a retransmission may come.
 RETRY_MINUTES = 5
+# Kinds that write more than "last heard" (alarms are in ALARM_KINDS).
+_WRITES = {EventKind.CANCEL, EventKind.POSITION}
 ALARM_KINDS = {
     EventKind.RED_ALERT: "red_alert",
     EventKind.SILENT_RED_ALERT: "duress",
@@ -73,22 +79,64 @@ def _account(device: Device) -> Account:
 
 
 def handle_sync(event: Event) -> bool:
-    """Commit what `event` means; True once it is committed (then the receiver ACKs).
+    """Commit what `event` means; True once it is committed (then the receiver ACKs)."""
+    return handle_batch_sync([event])[0]
 
-    False (no ACK, the badge retries) when the device was revoked meanwhile or the action
-    refused, e.g. an officer with no district to route the alarm to.
+
+def handle_batch_sync(events: Sequence[Event], *, durable: bool = True) -> list[bool]:
+    """Commit a batch of events in one transaction; per event, True once it is committed.
+
+    1. Which of the batch's devices are still active: one query; the full rows only for the
+       events that write more than "last heard".
+    2. An event whose device is missing or revoked, or whose action refuses it (e.g. an
+       officer with no district to route the alarm to), is False: no ACK, the badge retries.
+       Each alarm, cancel or position runs in its own savepoint, so a refusal undoes only
+       its own writes.
+    3. Every device heard from is marked seen with one UPDATE.
+    4. If the transaction itself fails, the exception propagates: none is ACKed.
+
+    `durable=False` is for batches of link tests only (`writes_records` false for each):
+    on PostgreSQL their commit does not wait for the WAL flush. A crash of the database
+    server could then forget the last moment's "last heard" times — never an alarm,
+    cancel or position, which always go through a durable batch.
     """
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from attend.devices.models import Device
+
+    ids = {e.device_id for e in events if e.device_id is not None}
+    active = Device.objects.filter(pk__in=ids, revoked_at=None)
+    writers = {e.device_id for e in events if e.device_id is not None and writes_records(e)}
+    with transaction.atomic():
+        if not durable and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        # Most frames are link tests: for them, knowing the device is still active is enough;
+        # the full rows (with the officer) are read only for alarms, cancels and positions.
+        live = set(active.values_list("pk", flat=True))
+        devices = active.filter(pk__in=writers & live).select_related("officer").in_bulk()
+        outcomes = [_commit_one(event, live, devices) for event in events]
+        heard = [e for e, ok in zip(events, outcomes, strict=True) if ok]
+        _touch(heard)
+    return outcomes
+
+
+def writes_records(event: Event) -> bool:
+    """Alarms, cancels and positions: the events whose commit must be durable before the ACK."""
+    return event.kind in ALARM_KINDS or event.kind in _WRITES
+
+
+def _commit_one(event: Event, live: set[int], devices: Mapping[int, Device]) -> bool:
+    from django.db import transaction
+
     from attend.safety.actions import SafetyError
 
-    device = None
-    if event.device_id is not None:
-        device = Device.objects.select_related("officer").filter(pk=event.device_id).first()
-    if device is None or device.revoked_at is not None:
+    if event.device_id not in live:
         log.warning("DC-09 event for a missing or revoked device %s", event.device_id)
         return False
+    if not writes_records(event):
+        return True  # supervision, restore, test: being heard is all it means
+    device = devices[event.device_id]
     try:
         with transaction.atomic():
             _commit(event, device)
@@ -98,8 +146,19 @@ def handle_sync(event: Event) -> bool:
     return True
 
 
+def _touch(events: Sequence[Event]) -> None:
+    """Last heard = the latest receipt time per device, in one UPDATE for the batch (the
+    times differ by the length of one commit at most)."""
+    from attend.devices.models import Device
+
+    if not events:
+        return
+    latest = max(e.received_at for e in events if e.received_at is not None)
+    ids = sorted({e.device_id for e in events if e.device_id is not None})
+    Device.objects.filter(pk__in=ids).update(last_seen_at=latest)
+
+
 def _commit(event: Event, device: Device) -> None:
-    from attend.devices.actions import touch_device
     from attend.safety.actions import raise_alarm, record_position
 
     at = event.received_at
@@ -123,8 +182,6 @@ def _commit(event: Event, device: Device) -> None:
         record_position(
             officer=device.officer, lat=loc.latitude, lon=loc.longitude, at=at, device=device
         )
-        return
-    touch_device(device=device, at=at)
 
 
 def alarm_key(event: Event, at: datetime) -> str:
@@ -231,6 +288,20 @@ async def load_accounts() -> Mapping[str, Account]:
 
 async def handle(event: Event) -> bool:
     return await sync_to_async(_fresh(handle_sync))(event)
+
+
+async def handle_batch(events: Sequence[Event]) -> list[bool]:
+    return await sync_to_async(_fresh(handle_batch_sync))(events)
+
+
+def _link_tests(events: Sequence[Event]) -> list[bool]:
+    return handle_batch_sync(events, durable=False)
+
+
+async def handle_link_tests(events: Sequence[Event]) -> list[bool]:
+    """Link-test batches in their own worker thread (and database connection), so they never
+    queue behind an alarm's durable commit."""
+    return await sync_to_async(_fresh(_link_tests), thread_sensitive=False)(events)
 
 
 async def report(transition: Transition) -> None:

@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from attend.devices.actions import register_app_device, revoke_device
 from attend.devices.openapi import SCHEMA
-from attend.evidence.models import AudioChunk
+from attend.evidence.models import AudioChunk, CustodyEvent
 from attend.evidence.storage import evidence_storage
 from attend.safety.models import Alarm, Position, Visit
 from attend.safety.tests.base import DURESS, PIN, SafetyTestCase
@@ -170,11 +170,19 @@ class ApiTests(SafetyTestCase):
         self.assertEqual(
             (out_of_order.status_code, out_of_order.json()["error"]["expected"]), (409, 1)
         )
-        wrong = self._chunk(alarm_id, 1, b"second", sha="0" * 64)
-        self.assertEqual((wrong.status_code, wrong.json()["error"]["code"]), (422, "hash_mismatch"))
-        self.assertEqual(self.call("GET", f"alarms/{alarm_id}/audio").json(), {"next_index": 1})
         self.assertEqual(self._chunk(alarm_id, 1, b"x", sha="abc").status_code, 400)
-        self.assertEqual(AudioChunk.objects.count(), 1)
+        self.assertEqual(self.call("GET", f"alarms/{alarm_id}/audio").json(), {"next_index": 1})
+        # Bytes that do not match the device's hash are kept and flagged, never dropped.
+        wrong = self._chunk(alarm_id, 1, b"second", sha="0" * 64)
+        self.assertEqual((wrong.status_code, wrong.json()["hash_mismatch"]), (201, True))
+        flagged = AudioChunk.objects.get(index=1)
+        self.assertEqual(
+            (flagged.sha256, flagged.device_sha256, flagged.hash_mismatch),
+            (hashlib.sha256(b"second").hexdigest(), "0" * 64, True),
+        )
+        received = CustodyEvent.objects.get(chunk=flagged, kind="received")
+        self.assertEqual(received.detail, {"hash_mismatch": True, "device_sha256": "0" * 64})
+        self.assertFalse(AudioChunk.objects.get(index=0).hash_mismatch)
 
     def test_it_refuses_another_officers_alarm(self) -> None:
         from django.utils import timezone

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from attend.devices.dc09 import django_handler
+from attend.devices.dc09.batch import GroupCommit, TwoLanes
 from attend.devices.dc09.crypto import default_cipher
 from attend.devices.dc09.server import Receiver
 
@@ -19,6 +20,17 @@ def parse_listen(value: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise CommandError(f"--listen wants HOST:PORT, got {value!r}")
     return host.strip("[]"), int(port)
+
+
+def receiver_handler() -> TwoLanes:
+    """One transaction per batch of waiting frames — the commit, not the frame, is the unit of
+    cost — in two lanes: alarms, cancels and positions durable; link tests not waiting for
+    the WAL flush (see dc09/batch.py and `handle_batch_sync`)."""
+    return TwoLanes(
+        urgent=django_handler.writes_records,
+        durable=GroupCommit(django_handler.handle_batch),
+        relaxed=GroupCommit(django_handler.handle_link_tests),
+    )
 
 
 class Command(BaseCommand):
@@ -40,7 +52,7 @@ class Command(BaseCommand):
     async def _run(self, host: str, port: int, duplicate: float, limit: float | None) -> None:
         """1. Start TCP + UDP. 2. Wait for SIGINT/SIGTERM (or `limit`). 3. Close cleanly."""
         receiver = Receiver(
-            handler=django_handler.handle,
+            handler=receiver_handler(),
             load_accounts=django_handler.load_accounts,
             on_supervision=django_handler.report,
             duplicate_seconds=duplicate,

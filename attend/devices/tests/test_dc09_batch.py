@@ -1,0 +1,149 @@
+"""Group commit in the DC-09 receiver: frames waiting during a commit go together in the next
+one, each is ACKed only after its batch committed, and one bad event never costs the others."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from attend.accounts.actions import create_user
+from attend.accounts.choices import Role
+from attend.devices.actions import register_dc09_device, revoke_device
+from attend.devices.dc09 import Event, decide, encode_message
+from attend.devices.dc09.batch import GroupCommit, TwoLanes
+from attend.devices.dc09.django_handler import handle_batch_sync, load_accounts_sync
+from attend.devices.models import Device
+from attend.safety.models import Alarm
+from attend.test import BaseTestCase
+
+
+class FakeStore:
+    """Commits whatever it is given, after a gate opens; records the batch sizes."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.sizes: list[int] = []
+        self.fail_next = False
+
+    async def commit(self, events: Sequence[Any]) -> list[bool]:
+        await self.gate.wait()
+        self.sizes.append(len(events))
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("database went away")
+        return [event != "refused" for event in events]
+
+
+def run(work: Any) -> Any:
+    return asyncio.run(work)
+
+
+def test_it_commits_what_arrived_during_a_commit_in_one_next_batch() -> None:
+    async def scenario() -> tuple[list[bool], list[int]]:
+        store = FakeStore()
+        handler = GroupCommit(store.commit)  # type: ignore[arg-type]
+        first = asyncio.ensure_future(handler("a"))  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # the first commit has started and waits on the gate
+        rest = [asyncio.ensure_future(handler(e)) for e in ("b", "c", "refused", "d")]  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        store.gate.set()
+        return list(await asyncio.gather(first, *rest)), store.sizes
+
+    outcomes, sizes = run(scenario())
+    assert outcomes == [True, True, True, False, True]
+    assert sizes == [1, 4]
+
+
+def test_it_acks_none_of_a_batch_whose_commit_failed_and_goes_on() -> None:
+    async def scenario() -> tuple[list[bool], bool]:
+        store = FakeStore()
+        store.gate.set()
+        store.fail_next = True
+        handler = GroupCommit(store.commit)  # type: ignore[arg-type]
+        failed = await asyncio.gather(*(handler(e) for e in ("a", "b")))  # type: ignore[arg-type]
+        return list(failed), await handler("c")  # type: ignore[arg-type]
+
+    failed, later = run(scenario())
+    assert failed == [False, False]
+    assert later is True
+
+
+def test_it_caps_the_batch_size() -> None:
+    async def scenario() -> list[int]:
+        store = FakeStore()
+        handler = GroupCommit(store.commit, max_batch=3)  # type: ignore[arg-type]
+        calls = [asyncio.ensure_future(handler(str(n))) for n in range(7)]  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        store.gate.set()
+        await asyncio.gather(*calls)
+        return store.sizes
+
+    assert run(scenario()) == [3, 3, 1]
+
+
+class BatchCommitTests(BaseTestCase):
+    def setUp(self) -> None:
+        self.now = timezone.now()
+        self.badge = register_dc09_device(officer=self.olivia, account="12AB", label="Badge")
+        self.tester = register_dc09_device(officer=self.omar, account="12AC", label="Badge")
+        self.revoked = register_dc09_device(officer=self.omar, account="12AD", label="Old badge")
+        drifter = create_user(username="drifter", password=None, role=Role.OFFICER, district=None)
+        self.homeless = register_dc09_device(officer=drifter, account="12AE", label="Badge")
+
+    def event(self, account: str, token: str, data: str) -> Event:
+        frame = encode_message(token, 1, account, data)
+        decision = decide(frame, self.now, load_accounts_sync())
+        assert decision.event is not None, decision.reason
+        return decision.event
+
+    def test_it_commits_a_mixed_batch_and_refuses_only_the_bad_events(self) -> None:
+        events = [
+            self.event("12AB", "ADM-CID", "#12AB|1120 01 001"),  # panic
+            self.event("12AC", "ADM-CID", "#12AC|1602 00 000"),  # periodic test
+            self.event("12AD", "ADM-CID", "#12AD|1120 01 001"),  # revoked meanwhile
+            self.event("12AE", "ADM-CID", "#12AE|1120 01 001"),  # no district to route to
+        ]
+        revoke_device(device=self.revoked, by=self.dana)
+        with CaptureQueriesContext(connection) as queries:
+            outcomes = handle_batch_sync(events)
+        self.assertEqual(outcomes, [True, True, False, False])
+        on_devices = [q["sql"].split()[0] for q in queries if '"devices_device"' in q["sql"]]
+        # For the whole batch: which devices are active, the rows of the two that raise
+        # alarms, and one touch.
+        self.assertEqual(on_devices, ["SELECT", "SELECT", "UPDATE"])
+        self.assertEqual(list(Alarm.objects.values_list("device_id", flat=True)), [self.badge.pk])
+        seen = dict(Device.objects.values_list("pk", "last_seen_at"))
+        self.assertEqual((seen[self.badge.pk], seen[self.tester.pk]), (self.now, self.now))
+        self.assertIsNone(seen[self.homeless.pk])  # its refused panic left nothing behind
+
+    def test_it_commits_link_tests_without_waiting_for_the_flush_only_when_asked(self) -> None:
+        tests = [self.event("12AC", "NULL", "")]
+        for durable, setting in ((False, "SET LOCAL synchronous_commit TO OFF"), (True, None)):
+            with CaptureQueriesContext(connection) as queries:
+                self.assertEqual(handle_batch_sync(tests, durable=durable), [True])
+            relaxed = any("synchronous_commit" in q["sql"] for q in queries)
+            self.assertEqual(relaxed, setting is not None and connection.vendor == "postgresql")
+
+
+def test_it_sends_alarms_and_link_tests_down_separate_lanes() -> None:
+    async def scenario() -> tuple[list[int], list[int]]:
+        alarms, tests = FakeStore(), FakeStore()
+        tests.gate.set()  # alarms' commit is slow (still waiting); link tests are not held up
+        lanes = TwoLanes(
+            urgent=lambda e: e.startswith("panic"),  # type: ignore[attr-defined]
+            durable=GroupCommit(alarms.commit),  # type: ignore[arg-type]
+            relaxed=GroupCommit(tests.commit),  # type: ignore[arg-type]
+        )
+        panic = asyncio.ensure_future(lanes("panic-1"))  # type: ignore[arg-type]
+        assert await asyncio.gather(*(lanes(e) for e in ("null-1", "null-2"))) == [True, True]  # type: ignore[arg-type]
+        assert not panic.done()
+        alarms.gate.set()
+        assert await panic is True
+        return alarms.sizes, tests.sizes
+
+    assert run(scenario()) == ([1], [2])
