@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,10 +41,14 @@ def main(argv: list[str]) -> int:
     if args.child:
         return _child(args)
     lake = _lake(args)
-    events = sum(_lines(lake / f"{name}.ndjson") for name in EVENT_FILES)
-    _header(args, lake, events)
-    for backend in args.backends.split(","):
-        _compare(backend.strip(), lake, events, args)
+    try:
+        events = sum(_lines(lake / f"{name}.ndjson") for name in EVENT_FILES)
+        _header(args, lake, events)
+        for backend in args.backends.split(","):
+            _compare(backend.strip(), lake, events, args)
+    finally:
+        if not args.lake:  # generated here: half a gigabyte not to leave in /tmp
+            shutil.rmtree(lake, ignore_errors=True)
     return 0
 
 
@@ -113,7 +118,7 @@ def _line(backend: str, what: str, events: int, run: dict[str, Any]) -> str:
     return (
         f"{backend:<9} {what:<22} {events:,} events in {run['seconds']:.1f} s = "
         f"{rate:,.0f} events/s (CPU {run['cpu']:.1f} s in this process, "
-        f"peak memory {run['rss_mb']:,.0f} MB)"
+        f"peak memory {run['rss_mb']:,.0f} MB, load average {run['load']})"
     )
 
 
@@ -182,6 +187,8 @@ def _child(args: argparse.Namespace) -> int:
 
     call_command("migrate", verbosity=0)
     result = _measure(lambda: _import(args.child, args.lake))
+    # The machine is shared: the 1-minute load average as the measured run ended.
+    result["load"] = f"{os.getloadavg()[0]:.1f}"
     if args.twice:
         again = _measure(lambda: _import(args.child, args.lake))
         result |= {"again": again["summary"], "again_seconds": again["seconds"]}

@@ -8,17 +8,27 @@ previous values and when Attend learnt of it, because the risk model must be abl
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from attend.attendance.choices import Category, Source
 
 
 class AttendanceEvent(models.Model):
+    # No single-column indexes on the two keys: the unique key leads with the student and the
+    # (school, date) index with the school, so each serves both lookups. A million-row import
+    # maintains (or rebuilds) two indexes instead of five.
     student = models.ForeignKey(
-        "roster.Student", on_delete=models.CASCADE, related_name="attendance_events"
+        "roster.Student",
+        on_delete=models.CASCADE,
+        related_name="attendance_events",
+        db_index=False,
     )
     school = models.ForeignKey(
-        "roster.School", on_delete=models.PROTECT, related_name="attendance_events"
+        "roster.School",
+        on_delete=models.PROTECT,
+        related_name="attendance_events",
+        db_index=False,
     )
     # Empty for a daily (school) event; the Ed-Fi section identifier for a period event.
     section_id = models.CharField(max_length=64, blank=True, default="")
@@ -39,8 +49,15 @@ class AttendanceEvent(models.Model):
     class Meta:
         ordering = ["event_date"]
         constraints = [
+            # Student and date first: a student's days in a date range are one index range.
+            # Written with F() so that SQLite too makes it a separate unique index (rather
+            # than part of the table), which a first import can drop and rebuild in one sort.
             models.UniqueConstraint(
-                fields=["student", "school", "section_id", "event_date", "category"],
+                F("student"),
+                F("event_date"),
+                F("school"),
+                F("section_id"),
+                F("category"),
                 name="unique_attendance_event",
             ),
             models.CheckConstraint(
@@ -49,10 +66,7 @@ class AttendanceEvent(models.Model):
                 name="attendance_duration_fraction",
             ),
         ]
-        indexes = [
-            models.Index(fields=["student", "event_date"]),
-            models.Index(fields=["school", "event_date"]),
-        ]
+        indexes = [models.Index(fields=["school", "event_date"])]
 
     def __str__(self) -> str:
         return f"{self.student_id} {self.event_date} {self.category}"

@@ -10,9 +10,12 @@ from django.db import models
 from attend.roster.choices import ContactChannel, SchoolLevel, Sex
 from attend.roster.queries import StudentQuerySet
 
+# Natural keys: Ed-Fi ids and OneRoster sourcedIds, which are often GUIDs (36 characters).
+ID_LENGTH = 64
+
 
 class District(models.Model):
-    lea_id = models.CharField("LEA id", max_length=32, unique=True)
+    lea_id = models.CharField("LEA id", max_length=ID_LENGTH, unique=True)
     name = models.CharField(max_length=200)
     state = models.CharField(max_length=2, default="CA")
     # The year whose enrollments scope school staff; imports and the generator set it.
@@ -24,7 +27,7 @@ class District(models.Model):
 
 class School(models.Model):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="schools")
-    school_id = models.CharField("Ed-Fi schoolId", max_length=32, unique=True)
+    school_id = models.CharField("Ed-Fi schoolId", max_length=ID_LENGTH, unique=True)
     name = models.CharField(max_length=200)
     level = models.CharField(max_length=12, choices=SchoolLevel.choices, default=SchoolLevel.OTHER)
     address = models.CharField(max_length=300, blank=True)
@@ -81,7 +84,7 @@ class Household(models.Model):
 
 class Student(models.Model):
     district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="students")
-    student_unique_id = models.CharField(max_length=32, unique=True)
+    student_unique_id = models.CharField(max_length=ID_LENGTH, unique=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     birth_date = models.DateField(null=True, blank=True)
@@ -111,7 +114,7 @@ class Guardian(models.Model):
     household = models.ForeignKey(
         Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="guardians"
     )
-    contact_unique_id = models.CharField(max_length=32, unique=True)
+    contact_unique_id = models.CharField(max_length=ID_LENGTH, unique=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     language = models.CharField(max_length=8, default="eng")
@@ -167,7 +170,7 @@ class Enrollment(models.Model):
 
 
 class Staff(models.Model):
-    staff_unique_id = models.CharField(max_length=32, unique=True)
+    staff_unique_id = models.CharField(max_length=ID_LENGTH, unique=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)

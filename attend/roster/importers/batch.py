@@ -9,12 +9,12 @@ blanks the demographics an earlier import stored.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from attend.attendance.choices import Source
 from attend.roster.importers.common import Problems
+from attend.roster.importers.staging import Events
 
 # (studentUniqueId, schoolId, section identifier or "", date, category)
 EventKey = tuple[str, str, str, dt.date, str]
@@ -43,55 +43,6 @@ class Table:
 
 
 @dataclass
-class Events:
-    """Attendance events as columns: a million of them stay compact and go to the database
-    without being re-shaped row by row. Dates are ISO strings; `recorded` is naive UTC text
-    (`YYYY-MM-DD HH:MM:SS`, as Django stores it) or None; `where` as in `Batch.at`."""
-
-    student: list[str] = field(default_factory=list)
-    school: list[str] = field(default_factory=list)
-    section: list[str] = field(default_factory=list)
-    date: list[str] = field(default_factory=list)
-    category: list[str] = field(default_factory=list)
-    duration: list[float | None] = field(default_factory=list)
-    reason: list[str] = field(default_factory=list)
-    recorded: list[str | None] = field(default_factory=list)
-    where: list[int] = field(default_factory=list)
-
-    COLUMNS: ClassVar[tuple[str, ...]] = (
-        "student",
-        "school",
-        "section",
-        "date",
-        "category",
-        "duration",
-        "reason",
-        "recorded",
-        "where",
-    )
-
-    def __len__(self) -> int:
-        return len(self.student)
-
-    def append(self, *values: Any) -> None:
-        for column, value in zip(self.COLUMNS, values, strict=True):
-            getattr(self, column).append(value)
-
-    def extend(self, **columns: list[Any]) -> None:
-        for column in self.COLUMNS:
-            getattr(self, column).extend(columns[column])
-
-    def keys(self) -> Iterator[tuple[str, str, str, str, str]]:
-        return zip(self.student, self.school, self.section, self.date, self.category, strict=True)
-
-    def keep(self, wanted: list[bool]) -> None:
-        """Drop the rows whose flag is False (invalid or duplicate)."""
-        for column in self.COLUMNS:
-            values = getattr(self, column)
-            setattr(self, column, [v for v, ok in zip(values, wanted, strict=True) if ok])
-
-
-@dataclass
 class Batch:
     source: str = Source.EDFI
     files: list[str] = field(default_factory=list)
@@ -113,6 +64,8 @@ class Batch:
     section_enrollments: Table = field(default_factory=lambda: Table("sectionEnrollment"))
     events: Events = field(default_factory=Events)
     deleted_events: list[EventKey] = field(default_factory=list)
+    # A complete export replaces what the ledger holds in its range (`ledger.Replace`).
+    replace: Any = None
     # Strings seen many times (student and school ids) are stored once.
     _interned: dict[str, str] = field(default_factory=dict)
 
@@ -162,6 +115,10 @@ class Batch:
     @property
     def newest_year(self) -> int | None:
         return max(self.school_years) if self.school_years else None
+
+    def close(self) -> None:
+        """Release the staged events (their embedded database and its spill folder)."""
+        self.events.close()
 
     def record_count(self) -> int:
         tables = (self.schools, self.students, self.guardians, self.enrollments, self.sections)

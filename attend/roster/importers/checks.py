@@ -1,3 +1,5 @@
+# ruff: noqa: S608 — the SQL here names registered Arrow tables (generated names) and columns;
+# values are bound parameters.
 """Checks across records, after every file is read and before anything is written.
 
 References (an event's student, an enrollment's school, ...) must resolve to a record in the
@@ -12,8 +14,10 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+import pyarrow as pa
+
 from attend.roster.choices import IGNORED_EXIT_TYPES
-from attend.roster.importers.batch import Batch, Events, Table
+from attend.roster.importers.batch import Batch, Table
 from attend.roster.importers.upsert import scoped
 from attend.roster.models import (
     CalendarDate,
@@ -25,8 +29,6 @@ from attend.roster.models import (
     Staff,
     Student,
 )
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def resolve_district(batch: Batch) -> District | None:
@@ -69,7 +71,7 @@ def check_district(batch: Batch, district: District) -> None:
     codes = set(batch.schools.rows) | _codes(batch)
     for code in _foreign(School, "school_id", codes, district):
         batch.problems.add("(import)", "", "schoolId", code, "school belongs to another district")
-    uids = set(batch.students.rows) | set(batch.events.student)
+    uids = set(batch.students.rows) | batch.events.distinct("student")
     for uid in _foreign(Student, "student_unique_id", uids, district):
         batch.problems.add(
             "(import)", "", "studentUniqueId", uid, "student belongs to another district"
@@ -144,7 +146,7 @@ def check_references(batch: Batch) -> None:
 def _codes(batch: Batch) -> set[str]:
     tables: Iterable[Table] = (batch.calendars, batch.enrollments, batch.sections)
     codes = {k[0] if t is not batch.enrollments else k[1] for t in tables for k in t.rows}
-    return codes | set(batch.events.school) | {k[1] for k in batch.deleted_events}
+    return codes | batch.events.distinct("school") | {k[1] for k in batch.deleted_events}
 
 
 def _stored(model: Any, field: str, wanted: set[str]) -> set[str]:
@@ -170,7 +172,7 @@ def _stored_sections(batch: Batch) -> set[tuple[str, int, str]]:
 def _check_students(batch: Batch) -> set[str]:
     """Students in the batch with names, plus stored ones; a demographics-only row for a
     student nobody has heard of is refused."""
-    referenced = set(batch.events.student) | {k[0] for k in batch.enrollments.rows}
+    referenced = batch.events.distinct("student") | {k[0] for k in batch.enrollments.rows}
     referenced |= {k[0] for k in batch.student_guardians.rows}
     referenced |= {k[1] for k in batch.section_enrollments.rows} | set(batch.students.rows)
     stored = _stored(Student, "student_unique_id", referenced)
@@ -183,7 +185,10 @@ def _check_students(batch: Batch) -> set[str]:
 
 
 def _require(batch: Batch, table: Table, parts: dict[int, tuple[set[Any], str]]) -> None:
-    for key in list(table.rows):
+    # Usually every reference resolves: find the rows that do not with one pass per part
+    # (set lookups in a comprehension), then name them in staging order.
+    wrong = {k for index, (known, _) in parts.items() for k in table.rows if k[index] not in known}
+    for key in [k for k in table.rows if k in wrong] if wrong else []:
         for index, (known, name) in parts.items():
             value = key[index]
             if value not in known:
@@ -194,68 +199,73 @@ def _require(batch: Batch, table: Table, parts: dict[int, tuple[set[Any], str]])
 
 
 def _check_events(batch: Batch, students: set[str], schools: set[str]) -> None:
+    """Events whose student or school is unknown are problems, and are dropped."""
     events = batch.events
-    known = [
-        s in students and c in schools for s, c in zip(events.student, events.school, strict=True)
-    ]
-    if all(known):
+    if not len(events):
         return
-    for ok, student, school, where in zip(
-        known, events.student, events.school, events.where, strict=True
-    ):
-        if ok:
-            continue
-        if student not in students:
+    known = pa.table({"student": pa.array(sorted(students), pa.string())})
+    places = pa.table({"school": pa.array(sorted(schools), pa.string())})
+    with events.registered(known) as s, events.registered(places) as c:
+        unknown = events.rows(
+            f"SELECT loc, student, school, student IN (SELECT student FROM {s}) FROM ev "
+            f"WHERE student NOT IN (SELECT student FROM {s}) "
+            f"OR school NOT IN (SELECT school FROM {c}) ORDER BY loc"
+        )
+    for where, student, school, student_known in unknown:
+        if not student_known:
             batch.problem(where, "studentUniqueId", student, "unknown student")
         else:
             batch.problem(where, "schoolId", school, "unknown school")
-    events.keep(known)
+    events.remove(row[0] for row in unknown)
 
 
 def check_duplicate_events(batch: Batch) -> None:
     """The same event twice: a harmless repeat is noted, a disagreeing one refused; either way
     only the first is kept."""
     events = batch.events
-    if len(set(events.keys())) == len(events):
+    if not len(events) or _distinct(batch):
         return
-    first: dict[tuple[str, ...], int] = {}
-    for index, key in enumerate(events.keys()):
-        first.setdefault(key, index)
-    if len(first) == len(events):
-        return
-    keep = [False] * len(events)
-    for index in first.values():
-        keep[index] = True
-    for index in (i for i, ok in enumerate(keep) if not ok):
-        _duplicate(batch, index, first[_key(events, index)])
-    events.keep(keep)
-
-
-def _key(events: Events, index: int) -> tuple[str, ...]:
-    return (
-        events.student[index],
-        events.school[index],
-        events.section[index],
-        events.date[index],
-        events.category[index],
+    repeats = events.rows(
+        "SELECT loc, first_loc, same, CAST(date AS VARCHAR) FROM ("
+        "SELECT loc, date, first_value(loc) OVER w AS first_loc, "
+        "duration IS NOT DISTINCT FROM first_value(duration) OVER w "
+        "AND reason = first_value(reason) OVER w AS same FROM ev "
+        "WHERE (student, school, section, date, category) IN ("
+        "SELECT (student, school, section, date, category) FROM ev GROUP BY ALL "
+        "HAVING count(*) > 1) "
+        "WINDOW w AS (PARTITION BY student, school, section, date, category ORDER BY loc)"
+        ") WHERE loc <> first_loc ORDER BY loc"
     )
+    for where, original, same, date in repeats:
+        first = "{}:{}".format(*batch.place(original))
+        if same:
+            file, line = batch.place(where)
+            batch.problems.note(
+                f"{file}:{line}: duplicate attendance event (first at {first})", "duplicate_event"
+            )
+        else:
+            reason = f"duplicate attendance event (first at {first})"
+            batch.problem(where, "eventDate", date, reason)
+    events.remove(row[0] for row in repeats)
 
 
-def _duplicate(batch: Batch, index: int, original: int) -> None:
-    events = batch.events
-    first = "{}:{}".format(*batch.place(events.where[original]))
-    same = (events.duration[index], events.reason[index]) == (
-        events.duration[original],
-        events.reason[original],
+def _distinct(batch: Batch) -> bool:
+    """True when no two events share a key. One 64-bit hash per key is far cheaper to count
+    than the five columns; a collision only sends the import to the full check."""
+    key = "hash(student, school, section, date, category)"
+    ((total, keys),) = batch.events.rows(f"SELECT count(*), count(DISTINCT {key}) FROM ev")
+    return bool(total == keys)
+
+
+def _noted(batch: Batch, sql: str, params: list[Any]) -> tuple[int, list[tuple[Any, ...]]]:
+    """(how many rows `sql` selects, the first of them that the report has room for): one
+    pass, the count riding along as a window over all of them."""
+    rows = batch.events.rows(
+        f"SELECT *, count(*) OVER () FROM ({sql}) ORDER BY loc LIMIT ?",
+        [*params, max(1, batch.problems.room())],
     )
-    if same:
-        file, line = batch.place(events.where[index])
-        batch.problems.note(
-            f"{file}:{line}: duplicate attendance event (first at {first})", "duplicate_event"
-        )
-    else:
-        reason = f"duplicate attendance event (first at {first})"
-        batch.problem(events.where[index], "eventDate", events.date[index], reason)
+    total = int(rows[0][-1]) if rows else 0
+    return total, [row[:-1] for row in rows[: batch.problems.room()]]
 
 
 def note_non_school_days(batch: Batch) -> None:
@@ -265,23 +275,35 @@ def note_non_school_days(batch: Batch) -> None:
     if not closed:
         return
     events = batch.events
-    for student, school, date, where in zip(
-        events.student, events.school, events.date, events.where, strict=True
-    ):
-        if (school, date) in closed:
-            file, line = batch.place(where)
-            name = WEEKDAYS[dt.date.fromisoformat(date).weekday()]
-            batch.problems.note(
-                f"{file}:{line} studentUniqueId={student} eventDate={date}: "
-                f"event on a non-school day ({name})",
-                kind="event_on_non_school_day",
-            )
+    table = pa.table(
+        {
+            "school": pa.array([s for s, _ in closed], pa.string()),
+            "date": pa.array([d for _, d in closed], pa.string()).cast(pa.date32()),
+        }
+    )
+    with events.registered(table) as name:
+        total, shown = _noted(
+            batch,
+            "SELECT loc, student, CAST(date AS VARCHAR), dayname(date) "
+            f"FROM ev SEMI JOIN {name} USING (school, date)",
+            [],
+        )
+    texts = (
+        "{}:{} studentUniqueId={} eventDate={}: event on a non-school day ({})".format(
+            *batch.place(loc), student, date, day
+        )
+        for loc, student, date, day in shown
+    )
+    batch.problems.note_many("event_on_non_school_day", int(total), texts)
 
 
 def _closed_days(batch: Batch) -> set[tuple[str, str]]:
     """The (school, date) pairs among the events that are not school days."""
     days = _school_days(batch)
-    pairs = set(zip(batch.events.school, batch.events.date, strict=True))
+    pairs = {
+        (school, date.isoformat())
+        for school, date in batch.events.rows("SELECT DISTINCT school, date FROM ev")
+    }
     weekend = {d for _, d in pairs if dt.date.fromisoformat(d).weekday() >= 5}
     return {(s, d) for s, d in pairs if not days.get((s, d), d not in weekend)}
 
@@ -290,28 +312,31 @@ def note_outside_enrollment(batch: Batch) -> None:
     """Events of a student whose enrollments are known but do not cover the day at that school
     (exit date inclusive; No show / Invalid enrollment ignored) go to the data-quality report.
     A student with no enrollment at all is not judged: the source may not carry them."""
-    stints = _stints(batch)
     events = batch.events
-    rows = zip(events.student, events.school, events.date, events.where, strict=True)
-    for student, school, date, where in rows:
-        spans = stints.get(student)
-        if spans is None:
-            continue
-        for at, entry, exit_date in spans:
-            if at == school and entry <= date <= exit_date:
-                break
-        else:
-            file, line = batch.place(where)
-            batch.problems.note(
-                f"{file}:{line} studentUniqueId={student} schoolId={school} eventDate={date}: "
-                "event outside the student's enrollment",
-                kind="event_outside_enrollment",
-            )
+    if not len(events):
+        return
+    stints = _stints(batch)
+    with events.registered(stints) as name:
+        total, shown = _noted(
+            batch,
+            "SELECT e.loc, e.student, e.school, CAST(e.date AS VARCHAR) FROM ev e "
+            f"SEMI JOIN (SELECT DISTINCT student FROM {name}) k ON k.student = e.student "
+            f"ANTI JOIN {name} s ON s.student = e.student AND s.school = e.school "
+            "AND e.date BETWEEN s.entry AND s.exit",
+            [],
+        )
+    texts = (
+        "{}:{} studentUniqueId={} schoolId={} eventDate={}: event outside the student's "
+        "enrollment".format(*batch.place(loc), student, school, date)
+        for loc, student, school, date in shown
+    )
+    batch.problems.note_many("event_outside_enrollment", int(total), texts)
 
 
-def _stints(batch: Batch) -> dict[str, list[tuple[str, str, str]]]:
-    """studentUniqueId → (schoolId, entry, exit or far future) as ISO text, batch and stored."""
-    students = set(batch.events.student)
+def _stints(batch: Batch) -> pa.Table:
+    """(student, school, entry, exit or far future) of the events' students, from the batch
+    and, for students the batch has no enrollment of, the database."""
+    students = batch.events.distinct("student")
     rows = [
         (s, sc, e, r.get("exit_date"), r.get("exit_type", ""))
         for (s, sc, e), r in batch.enrollments.rows.items()
@@ -321,18 +346,22 @@ def _stints(batch: Batch) -> dict[str, list[tuple[str, str, str]]]:
         "student__student_unique_id", "school__school_id", "entry_date", "exit_date", "exit_type"
     )
     rows += [row for row in found if row[0] in rest]
-    stints: dict[str, list[tuple[str, str, str]]] = {}
-    for student, school, entry, exit_date, exit_type in rows:
-        if str(exit_type).lower() not in IGNORED_EXIT_TYPES:
-            end = exit_date.isoformat() if exit_date else "9999-12-31"
-            stints.setdefault(student, []).append((school, entry.isoformat(), end))
-    return stints
+    kept = [r for r in rows if str(r[4]).lower() not in IGNORED_EXIT_TYPES]
+    far = dt.date(9999, 12, 31)
+    return pa.table(
+        {
+            "student": pa.array([r[0] for r in kept], pa.string()),
+            "school": pa.array([r[1] for r in kept], pa.string()),
+            "entry": pa.array([r[2] for r in kept], pa.date32()),
+            "exit": pa.array([r[3] or far for r in kept], pa.date32()),
+        }
+    )
 
 
 def _school_days(batch: Batch) -> dict[tuple[str, str], bool]:
     """(schoolId, date) → is a school day, from the batch and the stored calendars; a date
     any of a school's calendars marks as a school day is one."""
-    schools = set(batch.events.school)
+    schools = batch.events.distinct("school")
     years = {k[1] for k in batch.calendars.rows} | batch.school_years
     stored = CalendarDate.objects.filter(
         calendar__school__school_id__in=schools, calendar__school_year__in=years
@@ -345,3 +374,47 @@ def _school_days(batch: Batch) -> dict[tuple[str, str], bool]:
         key = (school, date.isoformat())
         days[key] = days.get(key, False) or row["is_school_day"]
     return days
+
+
+def check_deletions(batch: Batch) -> None:
+    """A deletion of an event the same import also sends is ignored (the source still has the
+    event: it was deleted and entered again), and listed in the data-quality report."""
+    deleted = batch.deleted_events
+    if not deleted or not len(batch.events):
+        return
+    keys = pa.table(
+        {
+            "student": pa.array([k[0] for k in deleted], pa.string()),
+            "school": pa.array([k[1] for k in deleted], pa.string()),
+            "section": pa.array([k[2] for k in deleted], pa.string()),
+            "date": pa.array([k[3] for k in deleted], pa.date32()),
+            "category": pa.array([k[4] for k in deleted], pa.string()),
+        }
+    )
+    with batch.events.registered(keys) as name:
+        sent = batch.events.rows(
+            f"SELECT DISTINCT student, school, section, date, category FROM {name} "
+            "SEMI JOIN ev USING (student, school, section, date, category)"
+        )
+    if not sent:
+        return
+    resent = set(sent)
+    batch.deleted_events = [k for k in deleted if k not in resent]
+    for student, school, section, date, category in sorted(resent):
+        where = f"section {section} " if section else ""
+        batch.problems.note(
+            f"studentUniqueId={student} schoolId={school} {where}eventDate={date} "
+            f"category={category}: deletion ignored, the import also sends the event",
+            "deletion_ignored",
+        )
+
+
+def check_replace(batch: Batch) -> None:
+    """A complete export replaces the ledger's rows in its range only when every row of it
+    was valid: a row refused (and skipped with --skip-invalid) must not read as a deletion."""
+    if batch.replace is not None and len(batch.problems):
+        batch.replace = None
+        batch.problems.note(
+            "replace-range not applied: the export has invalid rows, so it is not complete",
+            "replace_skipped",
+        )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -20,6 +22,8 @@ from typing import Any
 PROBLEM_CAP = 200
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ANY_CONTROL = re.compile("[\x00-\x1f\x7f]")
+_SPAN = re.compile(r"\d{4}-\d{4}")
 # US month-first first; day-first only when month-first cannot be (15/06/2023).
 _DATE_FORMATS = (
     "%m/%d/%Y",
@@ -55,7 +59,8 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        value = str(self.value)
+        # Control characters are shown escaped: a value like "\n" must not break the line.
+        value = _ANY_CONTROL.sub(lambda m: repr(m.group())[1:-1], str(self.value))
         value = value if len(value) <= 60 else value[:57] + "..."
         where = f"{self.file}:{self.line}" if self.line != "" else self.file
         named = f" {self.field}={value}" if self.field else ""
@@ -79,6 +84,19 @@ class Problems:
         self.quality_kinds[kind] += 1
         if len(self.quality) < PROBLEM_CAP:
             self.quality.append(text)
+
+    def note_many(self, kind: str, total: int, texts: Iterable[str]) -> None:
+        """`total` notes of one kind, of which `texts` (in order) are at least those that fit
+        under the cap: a million notes are counted without being written out."""
+        if not total:
+            return
+        self.quality.extend(itertools.islice(texts, self.room()))
+        self.quality_total += total
+        self.quality_kinds[kind] += total
+
+    def room(self) -> int:
+        """How many more notes the report keeps in full."""
+        return max(0, PROBLEM_CAP - len(self.quality))
 
     def __len__(self) -> int:
         return len(self.errors)
@@ -266,17 +284,26 @@ def school_year_of(day: dt.date) -> int:
 
 def parse_school_year(value: Any) -> int:
     """`2026`, `"2026"` or the XML spelling `"2025-2026"` → 2026."""
-    text = str(value).strip()
-    if re.fullmatch(r"\d{4}-\d{4}", text):
-        return int(text[5:])
-    year = int(text)
+    if type(value) is int:  # the usual spelling, first
+        year = value
+    else:
+        text = str(value).strip()
+        if _SPAN.fullmatch(text):
+            return int(text[5:])
+        year = int(text)
     if not 1900 < year < 2200:
         raise ValueError(f"not a school year: {value!r}")
     return year
 
 
 def in_school_year(day: dt.date, year: int) -> bool:
-    return dt.date(year - 1, 7, 1) <= day <= dt.date(year, 6, 30)
+    start, end = _year_bounds(year)
+    return start <= day <= end
+
+
+@functools.lru_cache(maxsize=256)
+def _year_bounds(year: int) -> tuple[dt.date, dt.date]:
+    return dt.date(year - 1, 7, 1), dt.date(year, 6, 30)
 
 
 def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

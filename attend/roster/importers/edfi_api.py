@@ -19,20 +19,12 @@ from typing import Any
 from attend.jobs.choices import JobStatus
 from attend.jobs.models import Job
 from attend.roster.importers.batch import Batch
-from attend.roster.importers.edfi_records import (
-    HANDLERS,
-    stage,
-    stage_deleted_school_event,
-    stage_deleted_section_event,
-)
+from attend.roster.importers.edfi_records import DELETE_HANDLERS, HANDLERS, stage
 
 PAGE = 500
 TIMEOUT = 60
 # Resources whose deletions matter to Attend: the ledger keeps them as deleted rows.
-DELETES = {
-    "studentSchoolAttendanceEvents": stage_deleted_school_event,
-    "studentSectionAttendanceEvents": stage_deleted_section_event,
-}
+DELETES = DELETE_HANDLERS
 Progress = Callable[[str], None]
 
 

@@ -3,6 +3,10 @@
 Each resource is `<name>.ndjson` (one object a line), `<name>.json` (an array, or NDJSON under
 a .json name) or `<name>.parquet`. Large files are streamed: NDJSON line by line, Parquet in
 record batches, so memory holds the staged rows, not the files.
+
+Deletions of attendance events, as Ed-Fi's `/deletes` endpoints return them (objects with
+`keyValues`, or the key values alone), are read from `<resource>Deletes.<ext>` or
+`_deletes/<resource>.<ext>` (docs/import-profiles.md, "Deletions").
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from typing import Any
 
 from attend.roster.importers.batch import Batch
 from attend.roster.importers.common import decode, decode_line, strip_control
-from attend.roster.importers.edfi_fast import EVENT_FILES, read_events_fast
-from attend.roster.importers.edfi_records import HANDLERS, stage
+from attend.roster.importers.edfi_fast import EVENT_FILES, Ahead, read_events_fast
+from attend.roster.importers.edfi_records import DELETE_HANDLERS, HANDLERS, stage
 
 SUFFIXES = (".ndjson", ".jsonl", ".json", ".parquet")
 Record = tuple[int, Any]  # (line or record number, parsed object or a parse error)
@@ -30,35 +34,59 @@ class Unreadable:
 
 
 def resource_files(folder: Path) -> list[tuple[str, Path]]:
-    """(resource, file) pairs present in the folder, in the order they must be read."""
+    """(resource, file) pairs present in the folder, in the order they must be read: parents
+    before children, deletions (`<resource>/deletes`) last."""
     found = []
     for resource in HANDLERS:
-        for suffix in SUFFIXES:
-            path = folder / f"{resource}{suffix}"
-            if path.is_file():
-                found.append((resource, path))
-                break
+        path = _first(folder, resource)
+        if path is not None:
+            found.append((resource, path))
+    for resource in DELETE_HANDLERS:
+        for path in (_first(folder, f"{resource}Deletes"), _first(folder / "_deletes", resource)):
+            if path is not None:
+                found.append((f"{resource}/deletes", path))
     return found
 
 
+def _first(folder: Path, name: str) -> Path | None:
+    for suffix in SUFFIXES:
+        path = folder / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
 def read_lake(folder: Path, batch: Batch, progress: Progress | None = None) -> None:
-    """Stage every resource file of the folder on the batch."""
+    """Stage every resource file of the folder on the batch; the event files are parsed in
+    a thread meanwhile (`edfi_fast.Ahead`)."""
     files = resource_files(folder)
     if not files:
         batch.problems.add(folder.name, "", "", "", "no Ed-Fi resource files found")
-    for resource, path in files:
-        count = read_resource(path, resource, batch)
-        if progress:
-            progress(f"read {path.name}: {count:,} records")
+    events = [
+        (resource, path, batch.at(batch.file_number(path.name), 1))
+        for resource, path in files
+        if resource in EVENT_FILES
+    ]
+    ahead = Ahead(events) if events else None
+    try:
+        for resource, path in files:
+            count = read_resource(path, resource, batch, ahead)
+            if progress:
+                progress(f"read {_shown(path)}: {count:,} records")
+    finally:
+        if ahead:
+            ahead.close()
 
 
-def read_resource(path: Path, resource: str, batch: Batch) -> int:
+def read_resource(path: Path, resource: str, batch: Batch, ahead: Ahead | None = None) -> int:
+    """Stage one file: events by the fast path when it can vouch for the whole file, else
+    record by record (naming each problem)."""
     if resource in EVENT_FILES:
-        count = read_events_fast(path, resource, batch)
+        count = read_events_fast(path, resource, batch, ahead)
         if count is not None:
             return count
-    file_no = batch.file_number(path.name)
-    handler = HANDLERS[resource]
+    file_no = batch.file_number(_shown(path))
+    handler = HANDLERS.get(resource) or DELETE_HANDLERS[resource.removesuffix("/deletes")]
     count = 0
     for line, record in records(path, batch):
         where = batch.at(file_no, line)
@@ -67,6 +95,11 @@ def read_resource(path: Path, resource: str, batch: Batch) -> int:
         else:
             count += stage(batch, handler, record, where)
     return count
+
+
+def _shown(path: Path) -> str:
+    """A file's name in messages: `_deletes/` files keep their folder, to tell them apart."""
+    return f"_deletes/{path.name}" if path.parent.name == "_deletes" else path.name
 
 
 def records(path: Path, batch: Batch) -> Iterator[Record]:
@@ -80,14 +113,26 @@ def records(path: Path, batch: Batch) -> Iterator[Record]:
 
 
 def ndjson_records(path: Path, batch: Batch) -> Iterator[Record]:
-    """One object a line; a bad line is reported and the rest still read."""
+    """One object a line; a bad line is reported and the rest still read.
+
+    A clean line (UTF-8, valid JSON) is parsed straight from its bytes; anything else (a
+    blank line, another encoding, a control character, broken JSON) takes the careful way."""
+    decode = json.JSONDecoder().raw_decode
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
                 batch.problems.note(f"{path.name}: UTF-8 byte-order mark removed")
-            if raw.strip():
-                yield number, _parse_line(path.name, number, decode_line(raw), batch)
+            try:
+                text = raw.decode()
+                record, end = decode(text)
+                if end != len(text) and not text[end:].isspace():
+                    raise ValueError("more after the object")
+            except ValueError:  # JSONDecodeError and UnicodeDecodeError both
+                if raw.strip():
+                    yield number, _parse_line(path.name, number, decode_line(raw), batch)
+                continue
+            yield number, record
 
 
 def _parse_line(name: str, number: int, line: str, batch: Batch) -> Any:

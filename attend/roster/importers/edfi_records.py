@@ -24,6 +24,7 @@ from attend.roster.importers.common import (
     school_year_of,
     stored_instant,
 )
+from attend.roster.models import ID_LENGTH
 
 Handler = Callable[[Batch, dict[str, Any], int], None]
 
@@ -67,9 +68,9 @@ def need(record: dict[str, Any], *path: str) -> Any:
     """The value at `path`, or `Invalid` naming the dotted path when absent or empty."""
     value: Any = record
     for part in path:
-        if not isinstance(value, dict) or value.get(part) in (None, ""):
+        value = value.get(part) if isinstance(value, dict) else None
+        if value is None or value == "":
             raise Invalid(".".join(path), "(missing)", "required field is missing")
-        value = value[part]
     return value
 
 
@@ -82,11 +83,14 @@ def opt(record: dict[str, Any], *path: str) -> Any:
     return value
 
 
-def ident(record: dict[str, Any], *path: str, limit: int = 32) -> str:
+def ident(record: dict[str, Any], *path: str, limit: int = ID_LENGTH) -> str:
     value = need(record, *path)
-    if isinstance(value, dict | list | float):
+    if type(value) is str:  # the common case, first (a million calls in a large import)
+        text = value.strip()
+    elif isinstance(value, dict | list | float):
         raise Invalid(".".join(path), value, "not an identifier")
-    text = str(value).strip()
+    else:
+        text = str(value).strip()
     if not text or len(text) > limit:
         raise Invalid(".".join(path), value, f"identifier must be 1–{limit} characters")
     return text
@@ -531,6 +535,14 @@ HANDLERS: dict[str, Handler] = {
     "studentSectionAssociations": stage_student_section,
     "studentSchoolAttendanceEvents": stage_school_event,
     "studentSectionAttendanceEvents": stage_section_event,
+}
+
+
+# Resource name → handler of its deletions: what Ed-Fi's `/deletes` endpoints return (the API
+# sync) or a lake folder's `<resource>Deletes` / `_deletes/<resource>` file holds.
+DELETE_HANDLERS: dict[str, Handler] = {
+    "studentSchoolAttendanceEvents": stage_deleted_school_event,
+    "studentSectionAttendanceEvents": stage_deleted_section_event,
 }
 
 

@@ -21,6 +21,7 @@ from attend.roster.importers.batch import Batch
 from attend.roster.importers.common import parse_bool, parse_date
 from attend.roster.importers.edfi_records import Invalid
 from attend.roster.importers.tabular import Sheet, header_key, read_table
+from attend.roster.models import ID_LENGTH
 
 Progress = Callable[[str], None]
 Row = dict[str, str]
@@ -335,7 +336,7 @@ def split_ids(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def key_id(value: str, fld: str, limit: int = 32) -> str:
+def key_id(value: str, fld: str, limit: int = ID_LENGTH) -> str:
     text = value.strip()
     if not text:
         raise Invalid(fld, "(missing)", "required field is missing")
@@ -412,7 +413,7 @@ class Roster:
         self.each("orgs", self._org)
         parents = {p for p in self._school_parents() if p}
         if not self.batch.district and len(parents) == 1:
-            parent = parents.pop()[:32]
+            parent = parents.pop()[:ID_LENGTH]
             self.batch.district_fallback = {"lea_id": parent, "name": f"District {parent}"}
 
     def _org(self, where: int, row: Row) -> None:

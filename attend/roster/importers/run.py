@@ -17,8 +17,10 @@ from attend.jobs.actions import create_job, fail_job, finish_job, report_progres
 from attend.jobs.models import Job
 from attend.roster.importers.batch import Batch
 from attend.roster.importers.checks import (
+    check_deletions,
     check_district,
     check_references,
+    check_replace,
     infer_schools,
     note_non_school_days,
     note_outside_enrollment,
@@ -122,6 +124,8 @@ def _prepare(batch: Batch, pinned: District | None) -> Any:
     elif district is None and not len(batch.problems):
         batch.problems.add("(import)", "", "", "", "no records to import")
     check_references(batch)
+    check_deletions(batch)
+    check_replace(batch)
     note_non_school_days(batch)
     note_outside_enrollment(batch)
     return district

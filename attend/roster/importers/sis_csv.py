@@ -23,8 +23,9 @@ from attend.roster.importers.common import (
     school_year_of,
 )
 from attend.roster.importers.edfi_records import Invalid
+from attend.roster.importers.ledger import Replace
 from attend.roster.importers.tabular import Sheet, header_key, read_path
-from attend.roster.models import Enrollment
+from attend.roster.models import ID_LENGTH, Enrollment
 
 PROFILES = Path(__file__).with_name("profiles")
 IGNORE = "ignore"
@@ -118,13 +119,20 @@ class Row:
 
 
 def read_sis_csv(
-    path: Path, profile: Profile, batch: Batch, progress: Progress | None = None
+    path: Path,
+    profile: Profile,
+    batch: Batch,
+    progress: Progress | None = None,
+    replace: Span | None = None,
 ) -> None:
     """Stage every row of the export as an attendance event.
 
     1. Read the sheet; every column the profile names must be there (matched leniently).
     2. Each row: keep it if it passes `only`, map its code, parse date and duration.
     3. Rows without a school column take the school the student was enrolled in that day.
+    4. With `replace` the export is complete for its dates (`FILE`: the first to the last
+       date it holds) at the schools it names: ledger rows there that it lacks were removed
+       in the SIS, and become deletions with history.
     """
     batch.source = Source.SIS_CSV
     sheet = read_path(path, batch.problems)
@@ -140,8 +148,42 @@ def read_sis_csv(
         if r
     ]
     _stage(batch, rows)
+    if replace is not None:
+        batch.replace = _replace(batch, profile, replace)
     if progress:
         progress(f"read {path.name}: {len(rows):,} attendance rows with profile {profile.name}")
+
+
+# A date range, or FILE: the export's own first and last date.
+Span = tuple[dt.date, dt.date] | str
+FILE = "file"
+
+
+def parse_span(text: str | None) -> Span | None:
+    """`--replace-range` as given: absent, bare (the file's own dates) or `FROM:TO`."""
+    if text is None:
+        return None
+    if text in ("", FILE):
+        return FILE
+    start, _, end = text.partition(":")
+    try:
+        span = (dt.date.fromisoformat(start.strip()), dt.date.fromisoformat(end.strip()))
+    except ValueError:
+        raise ValueError(f"replace range {text!r}: give FROM:TO as YYYY-MM-DD:YYYY-MM-DD") from None
+    if span[0] > span[1]:
+        raise ValueError(f"replace range {text!r}: FROM is after TO")
+    return span
+
+
+def _replace(batch: Batch, profile: Profile, span: Span) -> Replace | None:
+    schools = frozenset(batch.events.distinct("school"))
+    if not schools:
+        return None
+    if span == FILE:
+        first, last = batch.events.rows("SELECT min(date), max(date) FROM ev")[0]
+        span = (first, last)
+    assert isinstance(span, tuple)
+    return Replace(span[0], span[1], schools, sections=bool(profile.columns.get("section")))
 
 
 def _columns(sheet: Sheet, profile: Profile, batch: Batch) -> dict[str, str] | None:
@@ -195,8 +237,10 @@ def _parse(batch: Batch, profile: Profile, where: int, value: Callable[[str], st
     if category == IGNORE:
         return None
     student = value("student")
-    if not student or len(student) > 32:
-        raise Invalid("student", student or "(missing)", "student id must be 1–32 characters")
+    if not student or len(student) > ID_LENGTH:
+        raise Invalid(
+            "student", student or "(missing)", f"student id must be 1–{ID_LENGTH} characters"
+        )
     return Row(
         where,
         batch.intern(student),

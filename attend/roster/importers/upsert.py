@@ -1,24 +1,27 @@
 """Roster upserts by natural key: compare with what is stored, create, update, or leave alone.
 
 Roster tables are small beside the ledger (tens of thousands of rows for a large district):
-they are compared in Python, new rows go in as plain multi-row INSERTs and changed rows through
-the ORM's `bulk_update`; the ledger has its own SQL path in `writer.py`.
+they are compared in Python, new rows go in by COPY (PostgreSQL) or one prepared INSERT
+(SQLite), changed rows through the ORM's `bulk_update`; the ledger has its own SQL path in
+`ledger.py`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, models
 
-from attend.roster.importers.common import Tally, chunked
+from attend.roster.importers.common import Tally
 
-BATCH = 2000
-# Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-PARAMETERS = 30_000
 COPY_ROWS = 200_000
+# A first load this large has its foreign keys checked in bulk (`_checked_once`).
+BULK_ROWS = 5_000
+ROWS_PER_STATEMENT = 32
 
 
 def upsert(
@@ -33,16 +36,17 @@ def upsert(
        those fields only; the rest are unchanged.
     3. Creates and updates go in batches; the scope is read again for the new rows' pks.
     """
-    fields = sorted({f for row in rows.values() for f in row})
+    fields = sorted(_fields(rows.values()))
     stored = _stored(queryset, key_fields, fields)
     tally = Tally()
     creates, updates = _plan(queryset.model, key_fields, rows, stored, tally)
+    pks = {key: row["pk"] for key, row in stored.items()}
     if creates:
         insert_rows(queryset.model, key_fields, creates)
-        stored = _stored(queryset, key_fields, [])
+        pks = _keys(queryset, key_fields)
     if updates and fields:
         queryset.model.objects.bulk_update(updates, fields, batch_size=500)
-    return tally, {k: v["pk"] for k, v in stored.items()}
+    return tally, pks
 
 
 def insert_rows(
@@ -51,35 +55,134 @@ def insert_rows(
     rows: list[tuple[Any, dict[str, Any]]],
     returning: bool = False,
 ) -> list[int]:
-    """Plain multi-row INSERTs: the ORM's bulk_create builds a model instance and adapts every
-    value one by one, which costs more than the database does for roster-sized tables.
+    """New rows, as fast as each backend takes them: COPY on PostgreSQL, one prepared INSERT
+    run by `executemany` on SQLite. The ORM's bulk_create builds a model instance and adapts
+    every value one by one, which costs more than the database does for roster-sized tables.
 
     Columns the rows do not give get the field's default, as the ORM would. With `returning`,
-    the new primary keys come back in row order (as the ORM's bulk_create relies on too)."""
+    the new primary keys come back in row order: they are reserved first and written with
+    the rows."""
+    if not rows:
+        return []
     concrete = [f for f in model._meta.concrete_fields if not f.primary_key]
-    given = {*key_fields, *(f for _, row in rows for f in row)}
+    given = {*key_fields, *_fields(row for _, row in rows)}
     columns = [f for f in concrete if f.attname in given or f.name in given or not f.null]
-    quote = connection.ops.quote_name
-    defaults = [_db_value(f, f.get_default()) for f in columns]
-    names = ", ".join(quote(str(f.column)) for f in columns)
-    # Table and column names come from the model; every value is a bound parameter.
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({names}) VALUES "  # noqa: S608
-    tail = f" RETURNING {quote(str(model._meta.pk.column))}" if returning else ""
-    shape = RowShape([f.attname for f in columns], defaults, key_fields, _json_columns(columns))
+    values = [_column(f, key_fields, rows) for f in columns]
+    names = [str(f.column) for f in columns]
     ids: list[int] = []
-    if connection.vendor == "postgresql" and not returning:
-        values = [shape.values(*item) for item in rows]
-        target = f"{quote(model._meta.db_table)} ({names})"
-        with connection.cursor() as cursor:
-            copy_columns(cursor, target, [list(c) for c in zip(*values, strict=True)])
-        return ids
+    if returning:
+        ids = _reserve_ids(model, len(rows))
+        names, values = [str(model._meta.pk.column), *names], [ids, *values]
+    quote = connection.ops.quote_name
+    # Table and column names come from the model; every value is bound or copied.
+    table = quote(model._meta.db_table)
     with connection.cursor() as cursor:
-        for chunk in chunked(rows, max(1, PARAMETERS // len(columns))):
-            marks = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
-            cursor.execute(sql + marks + tail, [v for item in chunk for v in shape.values(*item)])
-            if returning:
-                ids += [row[0] for row in cursor.fetchall()]
+        if connection.vendor == "postgresql":
+            with _checked_once(cursor, model._meta.db_table, len(rows)):
+                copy_columns(cursor, f"{table} ({', '.join(quote(n) for n in names)})", values)
+        else:
+            head = f"INSERT INTO {table} ({', '.join(quote(n) for n in names)}) VALUES "  # noqa: S608
+            sqlite_insert(head, "(" + ", ".join(["?"] * len(names)) + ")", values)
     return ids
+
+
+@contextmanager
+def _checked_once(cursor: Any, table: str, rows: int) -> Iterator[None]:
+    """PostgreSQL, a large first load of a table: its foreign keys are dropped for the COPY
+    and added back after it, which checks every row in one join. Left in place, each row
+    queues a trigger per key, run at commit: a second or two for a district's roster."""
+    if rows < BULK_ROWS or _has_rows(cursor, table):
+        yield
+        return
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'f'",
+        [table],
+    )
+    keys = [(str(name), str(definition)) for name, definition in cursor.fetchall()]
+    quote = connection.ops.quote_name
+    # Neither this table nor those it refers to may be altered with checks pending: run the
+    # few that are (small tables' rows) now; they would run at commit anyway.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    for name, _definition in keys:
+        cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+    yield
+    for name, definition in keys:
+        cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+
+
+def _has_rows(cursor: Any, table: str) -> bool:
+    cursor.execute(f"SELECT 1 FROM {connection.ops.quote_name(table)} LIMIT 1")  # noqa: S608
+    return cursor.fetchone() is not None
+
+
+def sqlite_insert(head: str, marks: str, columns: list[list[Any]]) -> None:
+    """`head` + `marks` for every row of the columns, on SQLite's own cursor (Django's wrapper
+    rewrites the SQL on every call), `ROWS_PER_STATEMENT` rows to a statement: each statement
+    run costs a step, a reset and, for AUTOINCREMENT tables, a write to sqlite_sequence, so a
+    few dozen rows a statement take half the time of one. The parameters are laid out in one
+    flat list by slice assignment (C speed) and handed over a statement's worth at a time."""
+    if not columns or not columns[0]:
+        return
+    rows, width = len(columns[0]), len(columns)
+    flat: list[Any] = [None] * (rows * width)
+    for index, column in enumerate(columns):
+        flat[index::width] = column
+    raw = connection.connection.cursor()  # type: ignore[union-attr]
+    step = ROWS_PER_STATEMENT * width
+    whole = rows - rows % ROWS_PER_STATEMENT
+    several = head + ", ".join([marks] * ROWS_PER_STATEMENT)
+    raw.executemany(several, (flat[i : i + step] for i in range(0, whole * width, step)))
+    raw.executemany(
+        head + marks, (flat[i : i + width] for i in range(whole * width, rows * width, width))
+    )
+
+
+def _fields(rows: Iterable[dict[str, Any]]) -> set[str]:
+    """Every field any row gives. Rows share a handful of shapes: one tuple of keys per row
+    (built in C) and a union of the distinct shapes beats a set insert per field per row."""
+    return set().union(*{tuple(row) for row in rows})
+
+
+def _column(
+    field: Any, key_fields: tuple[str, ...], rows: list[tuple[Any, dict[str, Any]]]
+) -> list[Any]:
+    """One column's values for every row: from the key, the row, or the field's default."""
+    name = field.attname
+    if name in key_fields:
+        index = key_fields.index(name)
+        return [key[index] for key, _ in rows]
+    default = field.get_default()
+    values = [row.get(name, default) for _, row in rows]
+    if isinstance(field, models.JSONField):
+        values = [v if isinstance(v, str) else json.dumps(v) for v in values]
+    elif isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
+        # As Django stores them on SQLite; PostgreSQL reads the same text.
+        values = [v.isoformat() if isinstance(v, dt.date) else v for v in values]
+    return values
+
+
+def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """Primary keys for `count` new rows, taken before the rows are written.
+
+    PostgreSQL: from the table's sequence (other writers never get them). SQLite: after the
+    largest key used so far (`sqlite_sequence` remembers deleted ones); the import's
+    transaction holds the database's write lock, so no one else takes them meanwhile."""
+    table, pk = model._meta.db_table, str(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk, count],
+            )
+            return [int(row[0]) for row in cursor.fetchall()]
+        quote = connection.ops.quote_name
+        cursor.execute(f"SELECT coalesce(max({quote(pk)}), 0) FROM {quote(table)}")  # noqa: S608
+        largest = int(cursor.fetchone()[0])
+        cursor.execute("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
+        largest = max(largest, int(cursor.fetchone()[0]))
+    return list(range(largest + 1, largest + count + 1))
 
 
 def copy_columns(cursor: Any, target: str, columns: list[list[Any]]) -> None:
@@ -99,33 +202,6 @@ def copy_columns(cursor: Any, target: str, columns: list[list[Any]]) -> None:
             copy.write(sink.getvalue().to_pybytes())
 
 
-class RowShape:
-    """Turns (key, row) into the INSERT's values, in column order, defaults filled in."""
-
-    def __init__(
-        self, names: list[str], defaults: list[Any], key_fields: tuple[str, ...], json: set[int]
-    ) -> None:
-        self.names, self.defaults, self.key_fields, self.json = names, defaults, key_fields, json
-
-    def values(self, key: Any, row: dict[str, Any]) -> list[Any]:
-        named = dict(zip(self.key_fields, key, strict=True)) | row if self.key_fields else row
-        values = [named.get(n, d) for n, d in zip(self.names, self.defaults, strict=True)]
-        for index in self.json:
-            if not isinstance(values[index], str):
-                values[index] = json.dumps(values[index])
-        return values
-
-
-def _json_columns(columns: list[Any]) -> set[int]:
-    return {i for i, f in enumerate(columns) if isinstance(f, models.JSONField)}
-
-
-def _db_value(field: Any, value: Any) -> Any:
-    if isinstance(field, models.JSONField):
-        return json.dumps(value)
-    return value
-
-
 def scoped(queryset: models.QuerySet[Any], field: str, values: Iterable[Any]) -> Any:
     """The queryset narrowed to `values` — unless they are many: a long IN list costs more to
     build and run than reading the table, and the caller matches rows by key anyway."""
@@ -140,6 +216,14 @@ def _stored(
     return {tuple(v[f] for f in key_fields): v for v in queryset.values(*columns)}
 
 
+def _keys(
+    queryset: models.QuerySet[Any], key_fields: tuple[str, ...]
+) -> dict[tuple[Any, ...], int]:
+    """Natural key → pk of every row in the scope."""
+    width = len(key_fields)
+    return {tuple(row[1 : width + 1]): row[0] for row in queryset.values_list("pk", *key_fields)}
+
+
 def _plan(
     model: type[models.Model],
     key_fields: tuple[str, ...],
@@ -147,6 +231,9 @@ def _plan(
     stored: dict[tuple[Any, ...], dict[str, Any]],
     tally: Tally,
 ) -> tuple[list[tuple[Any, dict[str, Any]]], list[models.Model]]:
+    if not stored:  # a first import: every row is new
+        tally.created += len(rows)
+        return list(rows.items()), []
     creates: list[tuple[Any, dict[str, Any]]] = []
     updates: list[models.Model] = []
     for key, row in rows.items():

@@ -20,10 +20,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from attend.accounts.choices import Role
 from attend.accounts.models import User
 from attend.accounts.permissions import roles_required
+from attend.cases.actions import run_rules_job
 from attend.jobs.actions import create_job, fail_job
 from attend.jobs.choices import TERMINAL
 from attend.jobs.models import Job
@@ -61,8 +63,19 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(import_jobs(user), pk=pk)
     htmx = getattr(request, "htmx", False)
     template = "roster/imports/job.html#status" if htmx else "roster/imports/job.html"
-    context = {"job": job, "kinds": (job.counts or {}).get("by_kind", {}), "quality": _quality(job)}
+    context = {
+        "job": job,
+        "kinds": (job.counts or {}).get("by_kind", {}),
+        "quality": _quality(job),
+        "latest": _latest(job),
+    }
     return render(request, template, context)
+
+
+def _latest(job: Job) -> str:
+    """The last progress line the import logged (`read students.ndjson: 50,000 records`)."""
+    lines = job.log.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def _quality(job: Job) -> dict[str, Any]:
@@ -128,11 +141,16 @@ def _dispatch(job: Job, user: User, data: dict[str, Any], path: Path) -> None:
         "district": user.district,
     }
     if data["kind"] == "oneroster":
-        actions.import_oneroster(path=path, **common)
+        result = actions.import_oneroster(path=path, **common)
     elif data["kind"] == "csv":
-        actions.import_sis_csv(path=path, profile=data["profile"], **common)
+        result = actions.import_sis_csv(path=path, profile=data["profile"], **common)
     else:
-        actions.import_edfi(path=edfi_folder(path), **common)
+        result = actions.import_edfi(path=edfi_folder(path), **common)
+    if result.written and not result.changed_nothing:
+        # The state truancy rules follow the data, as their own Job on the jobs page.
+        run_rules_job(
+            as_of=timezone.localdate(), since=job.started_at, by=user, why=f"import {job.pk}"
+        )
 
 
 def edfi_folder(path: Path) -> Path:

@@ -1,28 +1,19 @@
-# ruff: noqa: S608 — SQL here is assembled from model table names and module constants only;
-# every value travels as a bound parameter or through COPY.
-"""Write a validated `Batch`: the roster through ORM upserts, the ledger through one SQL path.
+"""Write a validated `Batch`: the roster by natural-key upserts (`upsert.py`), then the ledger
+(`ledger.py`).
 
 Must run inside the caller's `transaction.atomic()`: an error anywhere rolls everything back.
-The ledger path stages events in a temporary table (executemany on SQLite, COPY on
-PostgreSQL), finds corrections with one join, then upserts with `INSERT … ON CONFLICT DO UPDATE
-… WHERE <changed>` so unchanged rows are not even rewritten.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
-from django.utils import timezone
-
-from attend.attendance.models import AttendanceCorrection, AttendanceEvent
-from attend.roster.importers.batch import Batch, EventKey, SectionKey
-from attend.roster.importers.common import Tally, stored_instant
-from attend.roster.importers.upsert import copy_columns, insert_rows, link_many, scoped, upsert
+from attend.roster.importers.batch import Batch, SectionKey
+from attend.roster.importers.common import Tally
+from attend.roster.importers.ledger import Ledger
+from attend.roster.importers.upsert import insert_rows, link_many, scoped, upsert
 from attend.roster.models import (
     Calendar,
     CalendarDate,
@@ -265,286 +256,16 @@ def _section_links(batch: Batch, keys: Keys, written: Written) -> None:
 # ---------------------------------------------------------------------------------------------
 # Ledger
 
-LEDGER = AttendanceEvent._meta.db_table
-CORRECTIONS = AttendanceCorrection._meta.db_table
-STAGE = "attend_import_stage"
-FIXES = "attend_import_fixes"
-DAY = ("student_id", "school_id", "section_id", "event_date")
-KEY = (*DAY, "category")
-
 
 def _events(batch: Batch, keys: Keys, written: Written) -> None:
-    """Stage, correct, upsert, delete: see the module docstring."""
+    """Events, deletions the source sent, and rows a complete export no longer has."""
     ledger = Ledger(batch.source)
+    tally = Tally()
     if len(batch.events):
-        written.kinds["attendance_events"], written.corrections = ledger.upsert(batch, keys)
+        tally, written.corrections, gone = ledger.upsert(batch, keys.students, keys.schools)
+        written.deleted += gone
     if batch.deleted_events:
-        written.deleted = ledger.delete(batch.deleted_events, keys)
-        tally = written.kinds.setdefault("attendance_events", Tally())
-        tally.updated += written.deleted
-
-
-def _on(left: str, right: str, columns: tuple[str, ...]) -> str:
-    return " AND ".join(f"{left}.{c} = {right}.{c}" for c in columns)
-
-
-class Ledger:
-    """The fast ledger path; SQL written once for SQLite (3.33+) and PostgreSQL."""
-
-    # SQLite's default page cache (2 MB) makes a million-row insert into four B-trees thrash.
-    SQLITE_CACHE_KIB = 196_608
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.postgres = connection.vendor == "postgresql"
-        self.now = timezone.now()
-        self.distinct = "IS DISTINCT FROM" if self.postgres else "IS NOT"
-
-    def value(self, moment: dt.datetime | None) -> Any:
-        """Datetimes as each backend stores them (SQLite: naive UTC text, as Django writes)."""
-        if moment is None or self.postgres:
-            return moment
-        return stored_instant(moment)
-
-    def upsert(self, batch: Batch, keys: Keys) -> tuple[Tally, int]:
-        """1. stage  2. corrections (only when the ledger has rows)  3. upsert  4. tally."""
-        total = len(batch.events)
-        with connection.cursor() as cursor, self._tuned(cursor):
-            before = self._count(cursor)
-            if not before:
-                self._insert_all(cursor, batch, keys)
-                return Tally(created=total), 0
-            self._stage(cursor, batch, keys)
-            fixes = self._corrections(cursor) if before else 0
-            self._fill_recorded_at(cursor, known=bool(before))
-            cursor.execute(self._upsert_sql(), [self.value(self.now), self.source])
-            changed = cursor.rowcount
-            created = self._count(cursor) - before
-            cursor.execute(f"DROP TABLE {STAGE}")
-        updated = changed - created + fixes
-        return Tally(created, updated, total - created - updated), fixes
-
-    @contextmanager
-    def _tuned(self, cursor: Any) -> Iterator[None]:
-        if self.postgres:
-            yield
-            return
-        cursor.execute("PRAGMA cache_size")
-        previous = cursor.fetchone()[0]
-        cursor.execute(f"PRAGMA cache_size = -{self.SQLITE_CACHE_KIB}")
-        try:
-            yield
-        finally:
-            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
-
-    def _count(self, cursor: Any) -> int:
-        cursor.execute(f"SELECT count(*) FROM {LEDGER}")
-        return int(cursor.fetchone()[0])
-
-    def _stage(self, cursor: Any, batch: Batch, keys: Keys) -> None:
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE {STAGE} (student_id bigint, school_id bigint, "
-            "section_id varchar(64), event_date date, category varchar(16), "
-            "duration numeric(5, 4), reason varchar(200), recorded_at timestamp with time zone)"
-        )
-        columns = [*self._columns(batch, keys), batch.events.recorded]
-        if self.postgres:
-            self._copy(cursor, STAGE, columns)
-        else:
-            raw = connection.connection.cursor()  # type: ignore[union-attr]
-            marks = ", ".join(["?"] * len(columns))
-            raw.executemany(f"INSERT INTO {STAGE} VALUES ({marks})", zip(*columns, strict=True))
-
-    def _insert_all(self, cursor: Any, batch: Batch, keys: Keys) -> None:
-        """An empty ledger has nothing to compare with: the rows go straight in, and its
-        non-unique indexes (and, on PostgreSQL, foreign keys) are built once afterwards rather
-        than row by row — a sort and one join instead of a million B-tree insertions and
-        trigger checks, as pg_restore does. DDL is transactional in both databases, so a
-        failure restores them with everything else."""
-        indexes = self._secondary_indexes(cursor)
-        keys_sql = self._foreign_keys(cursor)
-        if self.postgres:
-            # Django's foreign keys are deferred, and PostgreSQL alters no table with checks
-            # pending: run the roster's now (they would run at commit anyway).
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        for name, _definition in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-        for name, _definition in keys_sql:
-            cursor.execute(
-                f"ALTER TABLE {LEDGER} DROP CONSTRAINT {connection.ops.quote_name(name)}"
-            )
-        self._insert_rows(cursor, batch, keys)
-        for name, definition in keys_sql:
-            # Re-adding a foreign key checks every row in one join instead of a million
-            # queued per-row trigger checks.
-            quoted = connection.ops.quote_name(name)
-            cursor.execute(f"ALTER TABLE {LEDGER} ADD CONSTRAINT {quoted} {definition}")
-        for _name, definition in indexes:
-            cursor.execute(definition)
-
-    def _foreign_keys(self, cursor: Any) -> list[tuple[str, str]]:
-        """(name, definition) of the ledger's foreign keys, on PostgreSQL (SQLite checks them
-        cheaply row by row and cannot drop a constraint)."""
-        if not self.postgres:
-            return []
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype = 'f'",
-            [LEDGER],
-        )
-        return [(str(name), str(definition)) for name, definition in cursor.fetchall()]
-
-    def _secondary_indexes(self, cursor: Any) -> list[tuple[str, str]]:
-        """(name, CREATE INDEX statement) of the ledger's non-unique indexes."""
-        if self.postgres:
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND tablename = %s AND indexdef NOT LIKE 'CREATE UNIQUE%%'",
-                [LEDGER],
-            )
-        else:
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
-                "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'",
-                [LEDGER],
-            )
-        return [(str(name), str(sql)) for name, sql in cursor.fetchall()]
-
-    def _insert_rows(self, cursor: Any, batch: Batch, keys: Keys) -> None:
-        now = stored_instant(self.now)
-        count = len(batch.events)
-        recorded = [r or now for r in batch.events.recorded]
-        extra: list[list[Any]] = [recorded, [now] * count, [self.source] * count, [False] * count]
-        columns = [*self._columns(batch, keys), *extra]
-        names = ", ".join((*KEY, "duration", "reason", "recorded_at", "imported_at", "source"))
-        names += ", needs_review"
-        if self.postgres:
-            self._copy(cursor, f"{LEDGER} ({names})", columns)
-        else:
-            raw = connection.connection.cursor()  # type: ignore[union-attr]
-            marks = ", ".join(["?"] * len(columns))
-            sql = f"INSERT INTO {LEDGER} ({names}) VALUES ({marks})"
-            raw.executemany(sql, zip(*columns, strict=True))
-
-    def _copy(self, cursor: Any, target: str, columns: list[list[Any]]) -> None:
-        copy_columns(cursor, target, columns)
-
-    def _columns(self, batch: Batch, keys: Keys) -> list[list[Any]]:
-        events = batch.events
-        students = [keys.students[s] for s in events.student]
-        schools = [keys.schools[s] for s in events.school]
-        return [
-            students,
-            schools,
-            events.section,
-            events.date,
-            events.category,
-            events.duration,
-            events.reason,
-        ]
-
-    def _fill_recorded_at(self, cursor: Any, known: bool) -> None:
-        """Without `_lastModifiedDate` a known row keeps its date and a new one gets now."""
-        if known:
-            cursor.execute(
-                f"UPDATE {STAGE} SET recorded_at = (SELECT e.recorded_at FROM {LEDGER} e "
-                f"WHERE {_on('e', STAGE, KEY)}) WHERE recorded_at IS NULL"
-            )
-        cursor.execute(
-            f"UPDATE {STAGE} SET recorded_at = %s WHERE recorded_at IS NULL",
-            [self.value(self.now)],
-        )
-
-    def _corrections(self, cursor: Any) -> int:
-        """Rows the source changed in substance: history first, then the row itself.
-
-        A day the source now gives a single, different category is a re-categorisation of the
-        day's single stored row (Ed-Fi's identity includes the category, so a lake or CSV
-        export cannot say "this row changed"); a changed duration or a row deleted earlier
-        and now sent again is a correction of the same row.
-        """
-        cursor.execute(f"CREATE INDEX {STAGE}_day ON {STAGE} ({', '.join(DAY)})")
-        cursor.execute(f"DROP TABLE IF EXISTS {FIXES}")
-        cursor.execute(self._fixes_sql())
-        cursor.execute(
-            f"INSERT INTO {CORRECTIONS} (event_id, changed_at, old_category, new_category, "
-            "old_duration, new_duration, old_recorded_at, deleted, source) "
-            f"SELECT event_id, %s, old_category, category, old_duration, duration, "
-            f"old_recorded_at, FALSE, %s FROM {FIXES}",
-            [self.value(self.now), self.source],
-        )
-        count = cursor.rowcount
-        cursor.execute(
-            f"UPDATE {LEDGER} SET category = f.category, duration = f.duration, "
-            "reason = f.reason, recorded_at = COALESCE(f.recorded_at, %s), "
-            f"deleted_at = NULL, needs_review = TRUE, imported_at = %s FROM {FIXES} f "
-            f"WHERE {LEDGER}.id = f.event_id",
-            [self.value(self.now), self.value(self.now)],
-        )
-        cursor.execute(f"DROP TABLE {FIXES}")
-        return int(count)
-
-    def _fixes_sql(self) -> str:
-        stored = f"SELECT 1 FROM {LEDGER} o WHERE {_on('o', 'e', DAY)} AND o.id <> e.id"
-        staged = f"SELECT 1 FROM {STAGE} t WHERE {_on('t', 's', DAY)} AND t.category <> s.category"
-        return (
-            f"CREATE TEMPORARY TABLE {FIXES} AS SELECT e.id AS event_id, "
-            "e.category AS old_category, e.duration AS old_duration, "
-            "e.recorded_at AS old_recorded_at, s.category, s.duration, s.reason, s.recorded_at "
-            f"FROM {STAGE} s JOIN {LEDGER} e ON {_on('e', 's', DAY)} WHERE "
-            f"(e.category = s.category AND (e.duration {self.distinct} s.duration "
-            "OR e.deleted_at IS NOT NULL)) OR "
-            f"(e.category <> s.category AND NOT EXISTS ({staged}) AND NOT EXISTS ({stored}))"
-        )
-
-    def _upsert_sql(self) -> str:
-        columns = ", ".join(KEY)
-        changed = (
-            f"{LEDGER}.duration {self.distinct} excluded.duration OR "
-            f"{LEDGER}.reason <> excluded.reason OR {LEDGER}.recorded_at <> excluded.recorded_at "
-            f"OR {LEDGER}.deleted_at IS NOT NULL"
-        )
-        return (
-            f"INSERT INTO {LEDGER} ({columns}, duration, reason, recorded_at, imported_at, "
-            "source, deleted_at, needs_review) "
-            f"SELECT {columns}, duration, reason, recorded_at, %s, %s, NULL, FALSE "
-            f"FROM {STAGE} WHERE TRUE ORDER BY {columns} "
-            f"ON CONFLICT ({columns}) DO UPDATE SET duration = excluded.duration, "
-            "reason = excluded.reason, recorded_at = excluded.recorded_at, "
-            f"imported_at = excluded.imported_at, deleted_at = NULL WHERE {changed}"
-        )
-
-    def delete(self, deleted: list[EventKey], keys: Keys) -> int:
-        """Deletions from the source: kept for history, flagged, ignored by counts."""
-        count = 0
-        for key in deleted:
-            row = self._find(key, keys)
-            if row is None or row.deleted_at is not None:
-                continue
-            AttendanceCorrection.objects.create(
-                event=row,
-                changed_at=self.now,
-                old_category=row.category,
-                old_duration=row.duration,
-                old_recorded_at=row.recorded_at,
-                deleted=True,
-                source=self.source,
-            )
-            row.deleted_at, row.needs_review = self.now, True
-            row.save(update_fields=["deleted_at", "needs_review"])
-            count += 1
-        return count
-
-    def _find(self, key: EventKey, keys: Keys) -> AttendanceEvent | None:
-        student, school = keys.students.get(key[0]), keys.schools.get(key[1])
-        if student is None or school is None:
-            return None
-        return (
-            AttendanceEvent.objects.filter(
-                student_id=student, school_id=school, section_id=key[2], event_date=key[3]
-            )
-            .filter(category=key[4])
-            .first()
-        )
+        written.deleted += ledger.delete(batch.deleted_events, keys.students, keys.schools)
+    tally.updated += written.deleted
+    if len(batch.events) or batch.deleted_events:
+        written.kinds["attendance_events"] = tally

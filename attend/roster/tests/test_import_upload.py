@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import zipfile
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any
+from typing import Any, ClassVar
+from unittest import mock
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
@@ -15,20 +18,47 @@ from django.urls import reverse
 from attend.attendance.models import AttendanceEvent
 from attend.jobs.choices import JobStatus
 from attend.jobs.models import Job
-from attend.roster.tests.lake_fixture import write_lake
+from attend.roster.importers import run as run_module
+from attend.roster.importers import views
+from attend.roster.tests.lake_fixture import event, write_lake
 from attend.test import BaseTestCase
 
 URLS = "attend.roster.tests.import_urls"
 
 
-def lake_zip() -> SimpleUploadedFile:
+def lake_zip(padding: int = 0, extra_events: str = "") -> SimpleUploadedFile:
+    """The small lake as a zip; `padding` bytes of incompressible noise in a file the import
+    ignores make it as large as wanted, `extra_events` lines are added to the events file."""
     with TemporaryDirectory() as folder:
         lake = write_lake(Path(folder) / "lake")
+        if extra_events:
+            with (lake / "studentSchoolAttendanceEvents.ndjson").open("a") as handle:
+                handle.write(extra_events)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             for file in lake.iterdir():
                 archive.write(file, f"lake/{file.name}")
+            if padding:
+                archive.writestr("lake/README.bin", os.urandom(padding))
     return SimpleUploadedFile("district.zip", buffer.getvalue(), "application/zip")
+
+
+class Deferred:
+    """Stands in for `threading.Thread` in the views: records the thread instead of starting
+    it, so a test can check the request returned first, then run the thread's work itself."""
+
+    made: ClassVar[list[Deferred]] = []
+
+    def __init__(self, target: Any, args: tuple[Any, ...], daemon: bool) -> None:
+        self.target, self.args, self.daemon, self.started = target, args, daemon, False
+        Deferred.made.append(self)
+
+    def start(self) -> None:
+        self.started = True
+
+    def run_here(self) -> None:
+        # close=False: here the thread's database connection is the test's.
+        self.target(*self.args, close=False)
 
 
 @override_settings(ROOT_URLCONF=URLS)
@@ -112,3 +142,67 @@ class UploadPageTests(BaseTestCase):
 
         self.assertContains(response, 'hx-trigger="every 2s"')
         self.assertNotContains(response, "<html")
+
+    # -- uploads over 1 MB run outside the request ---------------------------------------------
+
+    def post_large(self, upload: SimpleUploadedFile) -> tuple[Any, Deferred]:
+        self.assertGreater(upload.size or 0, views.SYNC_BYTES)
+        Deferred.made = []
+        with mock.patch.object(views.threading, "Thread", Deferred):
+            response = self.post(upload)
+        self.assertEqual(len(Deferred.made), 1)
+        return response, Deferred.made[0]
+
+    def test_it_runs_a_large_upload_in_a_thread_and_shows_progress_and_counts(self) -> None:
+        self.login(self.dana)
+
+        response, thread = self.post_large(lake_zip(padding=views.SYNC_BYTES + 100_000))
+
+        job = Job.objects.get(kind="import.edfi")
+        url = reverse("imports:job", args=[job.pk])
+        self.assertRedirects(response, url)
+        # The request returned with the Job queued and its thread started, nothing imported.
+        self.assertTrue(thread.started and thread.daemon)
+        self.assertEqual(job.status, JobStatus.QUEUED)
+        self.assertEqual(AttendanceEvent.objects.count(), 0)
+        waiting = self.client.get(url)
+        self.assertContains(waiting, 'hx-trigger="every 2s"')
+        self.assertContains(waiting, "this page updates by itself")
+
+        seen: list[str] = []
+        write_batch = run_module.write_batch
+
+        def watched(*args: Any, **kwargs: Any) -> Any:
+            # Mid-run, everything read, nothing written yet: what the page shows now.
+            seen.append(self.client.get(url, HTTP_HX_REQUEST="true").content.decode())
+            return write_batch(*args, **kwargs)
+
+        with mock.patch.object(run_module, "write_batch", watched):
+            thread.run_here()
+
+        self.assertEqual(len(seen), 1)
+        self.assertIn('hx-trigger="every 2s"', seen[0])  # still polling while it runs
+        self.assertIn("Running", seen[0])
+        self.assertIn("read studentSectionAttendanceEvents.ndjson: 1 records", seen[0])
+        done = self.client.get(url)
+        self.assertNotContains(done, 'hx-trigger="every 2s"')
+        self.assertContains(done, "created 82, updated 7, unchanged 1, errors 0")
+        self.assertEqual(Job.objects.get(pk=job.pk).status, JobStatus.SUCCEEDED)
+        self.assertEqual(AttendanceEvent.objects.count(), 7)
+
+    def test_it_shows_the_problems_of_a_large_upload_that_failed(self) -> None:
+        self.login(self.dana)
+        bad = json.dumps(event("S99", 100001, "2025-09-03", "Unexcused Absence")) + "\n"
+
+        _, thread = self.post_large(lake_zip(padding=views.SYNC_BYTES + 100_000, extra_events=bad))
+        job = Job.objects.get(kind="import.edfi")
+        self.assertEqual(job.status, JobStatus.QUEUED)
+        thread.run_here()
+
+        page = self.client.get(reverse("imports:job", args=[job.pk]))
+        self.assertContains(page, "Nothing was written")
+        self.assertContains(
+            page, "studentSchoolAttendanceEvents.ndjson:7 studentUniqueId=S99: unknown student"
+        )
+        self.assertEqual(Job.objects.get(pk=job.pk).status, JobStatus.FAILED)
+        self.assertEqual(AttendanceEvent.objects.count(), 0)

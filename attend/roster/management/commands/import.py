@@ -35,7 +35,20 @@ class Command(BaseCommand):
         csv = formats.add_parser("csv", help="SIS daily attendance export (CSV or XLSX)")
         csv.add_argument("path")
         csv.add_argument("--profile", required=True, help="profile name or path to a .toml")
+        csv.add_argument(
+            "--replace-range",
+            nargs="?",
+            const="",
+            metavar="FROM:TO",
+            help="the export is complete for these dates (default: its first to last date): "
+            "events missing from it are recorded as deleted, with history",
+        )
         for sub in (edfi, oneroster, csv):
+            sub.add_argument(
+                "--no-rules",
+                action="store_true",
+                help="do not run the state truancy rules for the students this import changed",
+            )
             sub.add_argument(
                 "--skip-invalid",
                 action="store_true",
@@ -52,7 +65,21 @@ class Command(BaseCommand):
             ) from None
         except (FileNotFoundError, ValueError) as bad:
             raise CommandError(str(bad)) from None
-        self._report(result)
+        rules = None
+        if not options["no_rules"] and result.written and not result.changed_nothing:
+            rules = self._rules(result)
+        self._report(result, rules)
+
+    def _rules(self, result: ImportResult) -> str:
+        """New classifications and due steps reach the worklists right after the data."""
+        from django.utils import timezone
+
+        from attend.cases.actions import rules_line, run_rules_job
+
+        job = run_rules_job(
+            as_of=timezone.localdate(), since=result.job.started_at, why=f"import {result.job.pk}"
+        )
+        return rules_line(job.counts) + f" (job {job.pk})"
 
     def _run(self, options: dict[str, Any]) -> ImportResult:
         from attend.roster import actions
@@ -62,7 +89,11 @@ class Command(BaseCommand):
             return actions.import_oneroster(path=options["path"], by=None, skip_invalid=skip)
         if options["format"] == "csv":
             return actions.import_sis_csv(
-                path=options["path"], profile=options["profile"], by=None, skip_invalid=skip
+                path=options["path"],
+                profile=options["profile"],
+                by=None,
+                skip_invalid=skip,
+                replace_range=options.get("replace_range"),
             )
         if options.get("api"):
             return self._api(options)
@@ -85,7 +116,9 @@ class Command(BaseCommand):
             skip_invalid=options["skip_invalid"],
         )
 
-    def _report(self, result: ImportResult) -> None:
+    def _report(self, result: ImportResult, rules: str | None = None) -> None:
+        """Problems, data quality and corrections, then the rules' line; the import's summary
+        line is always the last one, for scripts that read it."""
         for line in result.errors:
             self.stderr.write(line)
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(result.quality_kinds.items()))
@@ -95,6 +128,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {line}")
         if result.corrections:
             self.stdout.write(f"corrections: {result.corrections} (previous values kept)")
+        if result.deleted:
+            self.stdout.write(f"deleted: {result.deleted} (kept as history, flagged for review)")
         if result.written and result.changed_nothing:
             self.stdout.write("nothing changed: this data was already imported")
+        if rules:
+            self.stdout.write(rules)
         self.stdout.write(result.summary())
