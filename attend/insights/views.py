@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
-from attend.accounts.choices import AGGREGATE_ROLES
+from attend.accounts.choices import AGGREGATE_ROLES, Role
 from attend.accounts.models import User
 from attend.accounts.permissions import roles_required
-from attend.insights import dashboards
-from attend.insights.models import PatternFlag
+from attend.insights import actions, dashboards, flags
+from attend.insights.choices import MODEL_MOVES, ModelStatus
+from attend.insights.models import FlagReview, ModelVersion, PatternFlag
 from attend.insights.queries import PATTERN_LABELS, latest_run
 from attend.roster.models import Student
 from attend.roster.queries import schools_for_user
@@ -76,3 +83,107 @@ def _flagged(user: User, run: Any, school: Any) -> list[dict[str, Any]]:
         entry = grouped.setdefault(flag.student_id, {"student": flag.student, "labels": []})
         entry["labels"].append(PATTERN_LABELS.get(flag.pattern, flag.pattern))
     return list(grouped.values())
+
+
+# --- early-warning risk: the model page and the officer's review of a flag -----------------
+
+CASEWORKERS = (Role.OFFICER, Role.SUPERVISOR, Role.DISTRICT_ADMIN)
+
+
+@roles_required(AGGREGATE_ROLES)
+def risk_models(request: HttpRequest) -> HttpResponse:
+    versions = ModelVersion.objects.for_user(_user(request)).select_related("activated_by")
+    return render(request, "insights/risk_models.html", {"versions": versions})
+
+
+@roles_required(AGGREGATE_ROLES)
+def risk_model(request: HttpRequest, pk: int) -> HttpResponse:
+    """The model card and validation figures, beside the live misidentification rate of the
+    flags this reader may count (an officer: their own watch list)."""
+    user = _user(request)
+    version = get_object_or_404(ModelVersion.objects.for_user(user), pk=pk)
+    cells = flags.misidentification(version, user)
+    context = {
+        "version": version,
+        "card": _card_html(version),
+        "cells": cells,
+        "total": flags.totals(cells, suppress=user.role == Role.ANALYST),
+        "own_flags_only": user.role == Role.OFFICER,
+        "transitions": version.transitions.select_related("by"),
+        "can_change": user.role == Role.DISTRICT_ADMIN,
+        "moves": sorted(MODEL_MOVES[ModelStatus(version.status)]),
+    }
+    return render(request, "insights/risk_model.html", context)
+
+
+def _card_html(version: ModelVersion) -> str:
+    """The run's card rendered from its run.json (empty when the folder is gone)."""
+    from attend.insights.risk import card, store
+
+    folder = Path(version.folder)
+    if not (folder / "run.json").is_file():
+        return ""
+    # Our own renderer escapes every text it writes; the SVGs are drawn by card.py.
+    return mark_safe(card.html_card(store.load(folder), folder))  # noqa: S308
+
+
+@roles_required([Role.DISTRICT_ADMIN])
+@require_POST
+def risk_model_status(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    version = get_object_or_404(ModelVersion.objects.for_user(user), pk=pk)
+    try:
+        actions.change_model_status(
+            version=version,
+            to=request.POST.get("to", ""),
+            by=user,
+            note=request.POST.get("note", ""),
+        )
+    except (actions.RiskError, ValueError) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Model {version.run_id} is now {version.get_status_display()}.")
+    return redirect("insights:risk_model", pk=version.pk)
+
+
+def _review_for(request: HttpRequest, pk: int) -> FlagReview:
+    queryset = FlagReview.objects.for_user(_user(request)).select_related("student")
+    return get_object_or_404(queryset, pk=pk)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("cases:worklist") + "?list=watch"
+    return redirect(target)
+
+
+@roles_required(CASEWORKERS)
+@require_POST
+def confirm_flag(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _review_for(request, pk)
+    try:
+        actions.confirm_flag(review=review, by=_user(request), note=request.POST.get("note", ""))
+    except actions.RiskError as error:
+        messages.error(request, str(error))
+        return _back(request)
+    messages.success(request, f"Flag confirmed: {review.student} has case {review.case_id}.")
+    return _back(request)
+
+
+@roles_required(CASEWORKERS)
+@require_POST
+def dismiss_flag(request: HttpRequest, pk: int) -> HttpResponse:
+    review = _review_for(request, pk)
+    try:
+        actions.dismiss_flag(
+            review=review,
+            by=_user(request),
+            reason=request.POST.get("reason", ""),
+            note=request.POST.get("note", ""),
+        )
+    except actions.RiskError as error:
+        messages.error(request, str(error))
+        return _back(request)
+    messages.success(request, f"Flag on {review.student} dismissed.")
+    return _back(request)

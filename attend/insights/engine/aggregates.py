@@ -11,6 +11,12 @@ formula); the chronic rate is chronic students / eligible students. Cells with f
 `min_cell_students` students (or, when set, fewer than `min_cell_days` enrolled days) are
 suppressed: `suppressed` is true and every measure is null; the chronic measures alone are
 suppressed (`chronic_suppressed`) when fewer than `min_cell_students` students are eligible.
+
+Students are first grouped into *combinations* (a school, year and one value of every
+dimension), each with an integer id. The yearly cells sum per combination, then spread the
+sums over the seven dimensions. The weekly trend gives every school cell an integer id too,
+so its groupings and joins over millions of event days run on integers, and the cell names
+are attached at the end.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from .backend import materialise
 from .days import KEYS, YEAR_KEYS, enrollment_grades
 from .metrics import status
 from .prepare import Prepared
@@ -58,11 +65,13 @@ TREND_COLUMNS = (
     "suppressed",
 )
 _VALUE_COLUMNS = tuple(f"v_{dim}" for dim in DIMENSIONS[1:])
+_COMBO = ("school_year", "district_id", "school_id", *_VALUE_COLUMNS)
+_COUNTS = ("enrolled_students", "eligible_students", "chronic_students", *TIERS)
 
 
 def student_rows(prep: Prepared, metrics: ir.Table) -> ir.Table:
     """Metric rows (from `metrics.keyed_metrics`) with `district_id`, the dimension values
-    `v_*` and absent micro-days."""
+    `v_*`, absent micro-days and `combo`, an integer id of the row's combination."""
     rows = metrics.filter(metrics.enrolled_days > 0)
     grades = enrollment_grades(prep.inputs.table("enrollments"), prep.day_index, policy=prep.policy)
     students = prep.inputs.table("students")
@@ -72,14 +81,15 @@ def student_rows(prep: Prepared, metrics: ir.Table) -> ir.Table:
         .left_join(students, "student_id")
         .left_join(schools, "school_id")
     )
-    return joined.select(
+    described = joined.select(
         "row_key",
         *KEYS,
-        "district_id",
         "enrolled_days",
         "eligible",
         "chronic",
         "tier",
+        # The empty string stands for "no district" so that combinations join on equality.
+        district_id=joined.district_id.fill_null(""),
         absent=(joined.absent_days * MICRO).round(0).cast("int64"),
         v_grade=joined.grade.fill_null("unknown"),
         v_sex=joined.sex.fill_null("unknown"),
@@ -88,6 +98,13 @@ def student_rows(prep: Prepared, metrics: ir.Table) -> ir.Table:
         v_disability=_flag_value(joined.disability),
         v_econ=_flag_value(joined.econ),
     )
+    # A new relation on each side: ibis would otherwise see a self-join of `described`.
+    left = described.view()
+    combos = described.select(*_COMBO).distinct()
+    combos = combos.mutate(combo=ibis.row_number().over(order_by=[combos[c] for c in _COMBO]))
+    right = combos.view()
+    joined = left.join(right, [left[c] == right[c] for c in _COMBO])
+    return joined.select(*[left[c] for c in left.columns], combo=right.combo)
 
 
 def aggregates(prep: Prepared, rows: ir.Table) -> ir.Table:
@@ -95,11 +112,12 @@ def aggregates(prep: Prepared, rows: ir.Table) -> ir.Table:
 
     1. School scope: every metric row is a member of its school's cells.
     2. District scope: roll each student up over the district's schools, re-derive the status.
-    3. Count members per cell, derive rates, suppress small cells.
+    3. Count members per combination, spread over the dimensions, derive rates, suppress.
     """
-    school = _cells(_explode(rows, "school"))
-    district = _cells(_explode(_district_rows(rows, prep.policy), "district"))
-    return finish_cells(school.union(district), prep.policy).order_by(list(CELL_KEYS))
+    school = _cells(rows, "school")
+    district = _cells(_district_rows(rows, prep.policy), "district")
+    cells = finish_cells(school.union(district), prep.policy)
+    return _restore_districts(cells).order_by(list(CELL_KEYS))
 
 
 def finish_cells(cells: ir.Table, policy: Policy) -> ir.Table:
@@ -142,135 +160,190 @@ def finish_cells(cells: ir.Table, policy: Policy) -> ir.Table:
 def weekly_trend(prep: Prepared, rows: ir.Table, cells: ir.Table) -> ir.Table:
     """Enrolled days, absent days and attendance rate per cell and school week (Monday).
 
-    1. Enrolled days per cell and day come from +1/−1 marks at each enrollment range's first
-       and last-plus-one school day, summed over members and accumulated along the school's day
-       index; no student × day table is built.
-    2. Absent days are summed from the event days; both are grouped by the combination of
-       dimension values first, so each event day is touched once.
-    3. District cells add up their schools' days; suppression follows the yearly cell.
+    1. Every school cell gets an integer id, and every combination the ids of its seven cells
+       (`_cell_ids`); the heavy steps below group and join on those integers only.
+    2. Enrolled days per cell and day come from +1/−1 marks at each enrollment range's first
+       and last-plus-one school day, accumulated along the school's day index: no student ×
+       day table is built.
+    3. Absent days are summed from the event days per combination and week, then per cell.
+    4. District cells add up their schools' days; suppression follows the yearly cell.
     """
-    per_day = _enrolled_per_day(prep, rows)
-    enrolled = per_day.group_by([*_SCHOOL_CELL, "week_start"]).aggregate(
-        enrolled_days=per_day.enrolled.sum()
-    )
-    school = enrolled.left_join(_absent_per_week(prep, rows), [*_SCHOOL_CELL, "week_start"])
-    school = school.select(
-        *_SCHOOL_CELL, "week_start", "enrolled_days", absent=school.absent.fill_null(0)
-    )
-    with_district = _add_district(prep, school)
-    return _finish_trend(with_district, cells)
+    ids, members = _cell_ids(rows)
+    enrolled = _enrolled_per_week(prep, rows, ids, members)
+    absent = _absent_per_week(prep, rows, members)
+    weekly = enrolled.left_join(absent, ["cell", "week_start"])
+    weekly = weekly.select(
+        "cell", "week_start", "enrolled_days", absent=weekly.absent.fill_null(0)
+    ).join(ids, "cell")
+    # Cached: both scopes read it, and Spark would otherwise plan the whole tree twice.
+    school = materialise(weekly.select(*_SCHOOL_CELL, "week_start", "enrolled_days", "absent"))
+    return _finish_trend(_add_district(school), cells)
 
 
-_SCHOOL_CELL = ("school_id", "school_year", "dimension", "value")
+_SCHOOL_CELL = ("school_year", "district_id", "school_id", "dimension", "value")
 
 
-def _enrolled_per_day(prep: Prepared, rows: ir.Table) -> ir.Table:
-    spans = prep.intervals.filter(prep.intervals.days > 0).select(
-        "row_key", "start_idx", "counted_end"
-    )
-    members = spans.join(rows.select("row_key", *YEAR_KEYS, *_VALUE_COLUMNS), "row_key")
-    marks = members.select(*YEAR_KEYS, *_VALUE_COLUMNS, idx=members.start_idx, mark=1).union(
-        members.select(*YEAR_KEYS, *_VALUE_COLUMNS, idx=members.counted_end + 1, mark=-1)
-    )
-    combos = marks.group_by([*YEAR_KEYS, *_VALUE_COLUMNS, "idx"]).aggregate(mark=marks.mark.sum())
-    exploded = _explode_values(combos, ["idx"], "mark")
-    by_cell = exploded.group_by([*_SCHOOL_CELL, "idx"]).aggregate(mark=exploded.mark.sum())
-    cell_days = (
-        by_cell.select(*_SCHOOL_CELL)
-        .distinct()
-        .join(prep.day_index.select(*YEAR_KEYS, "idx", "date"), list(YEAR_KEYS))
-    )
-    filled = cell_days.left_join(by_cell, [*_SCHOOL_CELL, "idx"])
-    running = ibis.window(group_by=list(_SCHOOL_CELL), order_by=filled.idx, rows=(None, 0))
-    return filled.select(
-        *_SCHOOL_CELL,
-        week_start=filled.date.truncate("W"),
-        enrolled=filled.mark.fill_null(0).sum().over(running),
-    )
+def _combos(rows: ir.Table) -> ir.Table:
+    return rows.select("combo", *_COMBO).distinct()
 
 
-def _absent_per_week(prep: Prepared, rows: ir.Table) -> ir.Table:
-    days = prep.days.filter(prep.days.absent > 0).select("row_key", "date", "absent")
-    members = days.join(rows.select("row_key", *YEAR_KEYS, *_VALUE_COLUMNS), "row_key")
-    members = members.mutate(week_start=members.date.truncate("W"))
-    combos = members.group_by([*YEAR_KEYS, *_VALUE_COLUMNS, "week_start"]).aggregate(
-        absent=members.absent.sum()
-    )
-    exploded = _explode_values(combos, ["week_start"], "absent")
-    return exploded.group_by([*_SCHOOL_CELL, "week_start"]).aggregate(absent=exploded.absent.sum())
-
-
-def _explode_values(table: ir.Table, extra: list[str], measure: str) -> ir.Table:
+def _spread_combos(combos: ir.Table) -> ir.Table:
+    """Each combination once per dimension, with its school cell's keys (`_SCHOOL_CELL`)."""
     parts = [
-        table.select(
+        combos.select(
+            "combo",
             *YEAR_KEYS,
-            *extra,
-            measure,
+            "district_id",
             dimension=ibis.literal(dim, type="string"),
-            value=ibis.literal("all", type="string") if dim == "all" else table[f"v_{dim}"],
+            value=ibis.literal("all", type="string") if dim == "all" else combos[f"v_{dim}"],
         )
         for dim in DIMENSIONS
     ]
     return ibis.union(*parts)
 
 
-def _add_district(prep: Prepared, school: ir.Table) -> ir.Table:
-    schools = prep.inputs.table("schools").select("school_id", "district_id")
-    located = school.left_join(schools, "school_id")
-    school_scope = located.select(
-        "school_year",
-        scope=ibis.literal("school"),
-        district_id=located.district_id,
-        school_id=located.school_id,
-        dimension=located.dimension,
-        value=located.value,
-        week_start=located.week_start,
-        enrolled_days=located.enrolled_days,
-        absent=located.absent,
+def _cell_ids(rows: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """`ids`: one row per school cell, `cell` (an integer) and its keys; `members`: the
+    cells of each combination, `combo, dimension, cell` (seven per combination)."""
+    spread = materialise(_spread_combos(_combos(rows)))
+    keys = spread.select(*_SCHOOL_CELL).distinct()
+    ids = materialise(
+        keys.mutate(cell=ibis.row_number().over(order_by=[keys[c] for c in _SCHOOL_CELL]))
     )
-    district = located.group_by(
+    members = materialise(spread.join(ids, list(_SCHOOL_CELL)).select("combo", "dimension", "cell"))
+    return ids, members
+
+
+def _enrolled_per_week(
+    prep: Prepared, rows: ir.Table, ids: ir.Table, members: ir.Table
+) -> ir.Table:
+    spans = prep.intervals.filter(prep.intervals.days > 0)
+    spans = spans.select("row_key", "start_idx", "counted_end").join(
+        rows.select("row_key", "combo"), "row_key"
+    )
+    one = ibis.literal(1, type="int64")
+    marks = spans.select("combo", idx=spans.start_idx.cast("int64"), mark=one).union(
+        spans.select("combo", idx=(spans.counted_end + 1).cast("int64"), mark=-one)
+    )
+    marks = marks.group_by(["combo", "idx"]).aggregate(mark=marks.mark.sum())
+    marks = marks.join(members.select("combo", "cell"), "combo")
+    by_cell = marks.group_by(["cell", "idx"]).aggregate(mark=marks.mark.sum())
+    return _accumulate_weeks(prep, by_cell, ids)
+
+
+def _accumulate_weeks(prep: Prepared, by_cell: ir.Table, ids: ir.Table) -> ir.Table:
+    """Enrolled days per cell and week from the day marks (`cell, idx, mark`), a week at a
+    time: a mark on school day `m` of a week adds its value to that week's days `m` to the
+    week's last (`last_idx - m + 1` days) and to every day of later weeks. So a week holds
+    `days_in_week × (marks of earlier weeks) + (this week's marks, each × its days)`, and
+    only cells × weeks (not cells × days) go through the running sum. Marks after the
+    year's last school day touch no day."""
+    days = prep.day_index.select(*YEAR_KEYS, "idx", week_start=_monday(prep.day_index.date))
+    weeks = days.group_by([*YEAR_KEYS, "week_start"]).aggregate(
+        last_idx=days.idx.max(), n_days=days.count()
+    )
+    # Each school day with its week's last day first (a small table), so the marks meet a
+    # single equality join on the school day.
+    day_weeks = days.join(weeks.drop("n_days"), [*YEAR_KEYS, "week_start"])
+    placed = by_cell.join(ids.select("cell", *YEAR_KEYS), "cell").join(
+        day_weeks, [*YEAR_KEYS, "idx"]
+    )
+    in_week = placed.group_by(["cell", "week_start"]).aggregate(
+        added=placed.mark.sum(),
+        partial=(placed.mark * (placed.last_idx - placed.idx + 1)).sum(),
+    )
+    grid = ids.select("cell", *YEAR_KEYS).join(weeks, list(YEAR_KEYS))
+    filled = grid.select("cell", "week_start", "n_days").left_join(in_week, ["cell", "week_start"])
+    before = ibis.window(group_by=filled.cell, order_by=filled.week_start, rows=(None, -1))
+    active = filled.added.fill_null(0).sum().over(before).fill_null(0)
+    return filled.select(
+        "cell",
+        "week_start",
+        enrolled_days=filled.n_days * active + filled.partial.fill_null(0),
+    )
+
+
+def _absent_per_week(prep: Prepared, rows: ir.Table, members: ir.Table) -> ir.Table:
+    """Absent micro-days per cell and week, one grouping per dimension straight from the
+    event days (combinations are nearly as many as students, so summing per combination
+    first would not shrink the days much)."""
+    wide = members.group_by("combo").aggregate(
+        **{f"c_{dim}": members.cell.max(where=members.dimension == dim) for dim in DIMENSIONS}
+    )
+    cells = rows.select("row_key", "combo").join(wide, "combo")
+    days = prep.days.filter(prep.days.absent > 0).select("row_key", "date", "absent")
+    days = days.join(cells, "row_key")
+    days = days.select(*[f"c_{dim}" for dim in DIMENSIONS], "absent", week_start=_monday(days.date))
+    parts = [
+        days.group_by(cell=days[f"c_{dim}"], week_start=days.week_start).aggregate(
+            absent=days.absent.sum()
+        )
+        for dim in DIMENSIONS
+    ]
+    return ibis.union(*parts)
+
+
+def _add_district(school: ir.Table) -> ir.Table:
+    school_scope = school.select(
+        "school_year",
+        "district_id",
+        "school_id",
+        "dimension",
+        "value",
+        "week_start",
+        "enrolled_days",
+        "absent",
+        scope=ibis.literal("school"),
+    )
+    district = school.group_by(
         ["school_year", "district_id", "dimension", "value", "week_start"]
-    ).aggregate(enrolled_days=located.enrolled_days.sum(), absent=located.absent.sum())
+    ).aggregate(enrolled_days=school.enrolled_days.sum(), absent=school.absent.sum())
     district_scope = district.select(
         "school_year",
-        scope=ibis.literal("district"),
-        district_id=district.district_id,
-        school_id=ibis.null("string"),
+        "district_id",
+        school_id=ibis.literal("", type="string"),
         dimension=district.dimension,
         value=district.value,
         week_start=district.week_start,
         enrolled_days=district.enrolled_days,
         absent=district.absent,
+        scope=ibis.literal("district"),
     )
     return school_scope.union(district_scope)
 
 
 def _finish_trend(weeks: ir.Table, cells: ir.Table) -> ir.Table:
     weeks = weeks.filter(weeks.enrolled_days > 0)
-    flags = cells.select(*CELL_KEYS, "suppressed")
-    joined = weeks.left_join(flags, _null_safe_keys(weeks, flags))
+    flags = cells.select(*CELL_KEYS, "suppressed").mutate(
+        district_id=cells.district_id.fill_null(""), school_id=cells.school_id.fill_null("")
+    )
+    joined = weeks.left_join(flags, list(CELL_KEYS))
     suppressed = joined.suppressed.fill_null(True)
     absent = joined.absent.cast("float64") / MICRO
     rate = (joined.enrolled_days * MICRO - joined.absent).cast("float64") / (
         joined.enrolled_days * MICRO
     ).cast("float64")
-    return joined.select(
-        *[joined[key] for key in CELL_KEYS],
+    out = joined.select(
+        *CELL_KEYS,
         week_start=joined.week_start,
         enrolled_days=suppressed.ifelse(ibis.null("int64"), joined.enrolled_days.cast("int64")),
         absent_days=suppressed.ifelse(ibis.null("float64"), absent),
         attendance_rate=suppressed.ifelse(ibis.null("float64"), rate),
         suppressed=suppressed,
-    ).order_by([*CELL_KEYS, "week_start"])
+    )
+    return _restore_districts(out).order_by([*CELL_KEYS, "week_start"])
 
 
-def _null_safe_keys(left: ir.Table, right: ir.Table) -> list[ir.BooleanValue]:
-    # district_id and school_id may be null (no schools table, district scope).
-    return [left[key].identical_to(right[key]) for key in CELL_KEYS]
+def _restore_districts(table: ir.Table) -> ir.Table:
+    """Back from the empty-string stand-in to null district and school ids."""
+    return table.mutate(
+        district_id=table.district_id.nullif(""), school_id=table.school_id.nullif("")
+    )
 
 
 def _district_rows(rows: ir.Table, policy: Policy) -> ir.Table:
-    """One row per student × district × year: days summed, grade of the largest enrollment."""
+    """One row per student × district × year: days summed, the dimension values of the
+    largest enrollment."""
     keys = ["student_id", "district_id", "school_year"]
     rolled = rows.group_by(keys).aggregate(
         enrolled_days=rows.enrolled_days.sum(),
@@ -278,43 +351,46 @@ def _district_rows(rows: ir.Table, policy: Policy) -> ir.Table:
         **{col: rows[col].argmax(rows.enrolled_days) for col in _VALUE_COLUMNS},
     )
     derived = status(rolled.enrolled_days, rolled.absent, policy)
-    return rolled.mutate(school_id=ibis.null("string"), **derived)
+    return rolled.mutate(school_id=ibis.literal("", type="string"), **derived)
 
 
-def _explode(rows: ir.Table, scope: str) -> ir.Table:
-    common = [
-        "school_year",
-        "district_id",
-        "school_id",
-        "enrolled_days",
-        "absent",
-        "eligible",
-        "chronic",
-        "tier",
-    ]
-    parts = [
-        rows.select(
-            *common,
-            scope=ibis.literal(scope, type="string"),
-            dimension=ibis.literal(dim, type="string"),
-            value=ibis.literal("all", type="string") if dim == "all" else rows[f"v_{dim}"],
-        )
-        for dim in DIMENSIONS
-    ]
-    return ibis.union(*parts)
-
-
-def _cells(members: ir.Table) -> ir.Table:
-    absent = members.absent.sum()
-    return members.group_by(list(CELL_KEYS)).aggregate(
+def _cells(members: ir.Table, scope: str) -> ir.Table:
+    """Per-cell sums: first per combination, then spread over the dimensions."""
+    combos = members.group_by(list(_COMBO)).aggregate(
         enrolled_students=members.count(),
         eligible_students=members.count(where=members.eligible),
         chronic_students=members.count(where=members.chronic.fill_null(False)),
         **{tier: members.count(where=members.tier == tier) for tier in TIERS},
         enrolled_days=members.enrolled_days.sum(),
-        absent_days=absent.cast("float64") / MICRO,
-        present_days=(members.enrolled_days.sum() * MICRO - absent).cast("float64") / MICRO,
+        absent=members.absent.sum(),
     )
+    combos = materialise(combos)  # read once per dimension below
+    measures = [*_COUNTS, "enrolled_days", "absent"]
+    parts = [
+        combos.select(
+            *YEAR_KEYS,
+            "district_id",
+            *measures,
+            dimension=ibis.literal(dim, type="string"),
+            value=ibis.literal("all", type="string") if dim == "all" else combos[f"v_{dim}"],
+        )
+        for dim in DIMENSIONS
+    ]
+    spread = ibis.union(*parts)
+    sums = spread.group_by(list(_SCHOOL_CELL)).aggregate(**{m: spread[m].sum() for m in measures})
+    return sums.select(
+        *[c for c in CELL_KEYS if c != "scope"],
+        *_COUNTS,
+        "enrolled_days",
+        scope=ibis.literal(scope, type="string"),
+        absent_days=sums.absent.cast("float64") / MICRO,
+        present_days=(sums.enrolled_days * MICRO - sums.absent).cast("float64") / MICRO,
+    )
+
+
+def _monday(day: ir.DateValue) -> ir.DateValue:
+    # Not truncate("W"): Spark's date_trunc returns a timestamp where Ibis expects a date.
+    return day - day.day_of_week.index().as_interval("D")
 
 
 def _ratio(part: ir.NumericValue, whole: ir.NumericValue) -> ir.FloatingValue:

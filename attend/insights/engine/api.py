@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ibis
 import ibis.expr.types as ir
@@ -17,6 +19,7 @@ import pyarrow.parquet as pq
 from ibis.backends import BaseBackend
 
 from .aggregates import aggregates, student_rows, weekly_trend
+from .backend import materialise
 from .days import enrolled_day_rows
 from .load import LakeSource, load_lake
 from .metrics import keyed_metrics, student_metrics
@@ -44,6 +47,7 @@ _EVENT_FILES = {
     "section_events": "studentSectionAttendanceEvents",
 }
 Source = LakeSource | EngineInput | Path | str
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,8 @@ def _spark_session() -> Any:
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "2g")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "4g")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # The engine's plans are deep; Spark would otherwise render each one in full (and can
         # run out of heap doing so) just to log it.
@@ -96,7 +101,11 @@ def inputs_for(source: Source, con: BaseBackend) -> EngineInput:
     if isinstance(source, str | Path):
         source = LakeSource(Path(source))
     if isinstance(source, LakeSource):
-        return _materialise(_bind(load_lake(source.folder, con), con), source.folder)
+        inputs = load_lake(source.folder, con)
+        if not _has_file(source.folder, _EVENT_FILES["section_events"]):
+            # No period-level data: the engine then skips that stage.
+            inputs = replace(inputs, section_events=None)
+        return _materialise(_bind(inputs, con), source.folder)
     return _bind(source, con)
 
 
@@ -107,26 +116,49 @@ def compute(
     policy: Policy | None = None,
     engine: str = "duckdb",
     con: BaseBackend | None = None,
+    timings: dict[str, float] | None = None,
 ) -> EngineResult:
     """Run the engine on a lake folder or on normalised Ibis tables.
+
+    `source` is a lake folder (`LakeSource`, or its path) or an `EngineInput`; `con` reuses a
+    backend connection, otherwise a new one is opened for `engine` ("duckdb" or "pyspark").
+    `timings`, when given, receives the wall seconds of each stage (the benchmark's profile).
 
     1. Load (lake mode) or bind (given tables) the normalised inputs on the backend.
     2. Prepare the shared tables once; compute metrics and keep them cached.
     3. Flags, quality report, aggregates and weekly trend read the prepared tables.
     """
     policy = policy or Policy()
+    clock = _Stopwatch(timings)
     con = con or connect(engine)
-    prep = prepare(inputs_for(source, con), as_of=as_of, policy=policy)
-    keyed = keyed_metrics(prep).cache()
-    rows = student_rows(prep, keyed).cache()
-    cells = aggregates(prep, rows).cache()
+    inputs = clock.lap("load", lambda: inputs_for(source, con))
+    prep = clock.lap("prepare", lambda: prepare(inputs, as_of=as_of, policy=policy))
+    keyed = clock.lap("metrics", lambda: materialise(keyed_metrics(prep)))
+    metrics = clock.lap("metrics", lambda: con.to_pyarrow(student_metrics(prep, keyed)))
+    found = clock.lap("flags", lambda: con.to_pyarrow(flags(prep)))
+    quality = clock.lap("quality", lambda: con.to_pyarrow(quality_report(prep)))
+    rows = clock.lap("aggregates", lambda: materialise(student_rows(prep, keyed)))
+    cells = clock.lap("aggregates", lambda: materialise(aggregates(prep, rows)))
+    table = clock.lap("aggregates", lambda: con.to_pyarrow(cells))
+    trend = clock.lap("trend", lambda: con.to_pyarrow(weekly_trend(prep, rows, cells)))
     return EngineResult(
-        metrics=con.to_pyarrow(student_metrics(prep, keyed)),
-        flags=con.to_pyarrow(flags(prep)),
-        quality=con.to_pyarrow(quality_report(prep)),
-        aggregates=con.to_pyarrow(cells),
-        trend=con.to_pyarrow(weekly_trend(prep, rows, cells)),
+        metrics=metrics, flags=found, quality=quality, aggregates=table, trend=trend
     )
+
+
+class _Stopwatch:
+    """Adds each step's wall time to `timings[stage]` (does nothing without a dict)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+
+    def lap(self, stage: str, step: Callable[[], _T]) -> _T:
+        if self.timings is None:
+            return step()
+        started = time.perf_counter()
+        value = step()
+        self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - started
+        return value
 
 
 def daily(
@@ -156,14 +188,18 @@ def _daily(prep: Prepared, students: list[str] | None) -> ir.Table:
 
 def _bind(inputs: EngineInput, con: BaseBackend) -> EngineInput:
     """Register in-memory tables on `con`, so caching and execution happen there (Spark's
-    cache cannot see an unregistered in-memory table)."""
+    cache cannot see an unregistered in-memory table). Missing section events stay missing:
+    the engine then skips the period-level stage."""
     bound: dict[str, ir.Table | None] = {}
     for name in _INPUT_NAMES:
         table = getattr(inputs, name)
+        if table is None and name == "section_events":
+            bound[name] = None
+            continue
         if table is None:
             table = empty(name)
         bound[name] = table if _has_backend(table) else _register(con, table)
-    return EngineInput(**bound)  # type: ignore[arg-type]
+    return EngineInput(**bound)
 
 
 def _materialise(inputs: EngineInput, folder: Path) -> EngineInput:
@@ -173,11 +209,19 @@ def _materialise(inputs: EngineInput, folder: Path) -> EngineInput:
     streamed = {
         name for name, resource in _EVENT_FILES.items() if (folder / f"{resource}.parquet").exists()
     }
-    tables = {
-        name: inputs.table(name) if name in streamed else inputs.table(name).cache()
-        for name in _INPUT_NAMES
-    }
+    tables: dict[str, ir.Table | None] = {}
+    for name in _INPUT_NAMES:
+        table = getattr(inputs, name)
+        tables[name] = (
+            table if table is None or name in streamed else materialise(inputs.table(name))
+        )
     return EngineInput(**tables)
+
+
+def _has_file(folder: Path, resource: str) -> bool:
+    return any(
+        (folder / f"{resource}{suffix}").exists() for suffix in (".parquet", ".ndjson", ".json")
+    )
 
 
 def _has_backend(table: ir.Table) -> bool:
@@ -191,13 +235,21 @@ def _has_backend(table: ir.Table) -> bool:
 def _register(con: BaseBackend, table: ir.Table) -> ir.Table:
     name = ibis.util.gen_name("attend_input")
     if con.name == "duckdb":
-        return con.create_table(name, table, temp=True)
+        # Hand DuckDB the Arrow data itself: no SQL to compile for an in-memory table.
+        return con.create_table(name, _arrow(table), temp=True)
     # Spark: build the frame from Arrow and cache it. Ibis would go through pandas into a
     # Python-backed RDD, which starts Python workers on every scan of the table.
     session: Any = con._session
-    frame = session.createDataFrame(table.to_pyarrow()).cache()
+    frame = session.createDataFrame(_arrow(table)).cache()
     frame.createOrReplaceTempView(name)
     return con.table(name)
+
+
+def _arrow(table: ir.Table) -> pa.Table:
+    op: Any = table.op()
+    if isinstance(op, ibis.expr.operations.InMemoryTable):
+        return op.data.to_pyarrow(op.schema)
+    return table.to_pyarrow()
 
 
 def write_outputs(result: EngineResult, out: Path) -> list[Path]:

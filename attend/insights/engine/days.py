@@ -18,19 +18,25 @@ from .settings import Policy
 
 __all__ = [
     "KEYS",
+    "ROW_KEY_YEAR",
     "YEAR_KEYS",
+    "apply_cut",
     "cut_index",
     "date_spine",
     "enrolled_day_rows",
     "enrollment_grades",
     "enrollment_intervals",
+    "enrollment_ranges",
     "exits_before_entries",
     "school_day_index",
     "with_break_edges",
     "year_bounds",
+    "year_numbers",
 ]
 
 KEYS = ("student_id", "school_id", "school_year")
+# `row_key // ROW_KEY_YEAR` is the school year's number (`year_numbers`).
+ROW_KEY_YEAR = 2**32
 YEAR_KEYS = ("school_id", "school_year")
 
 
@@ -80,8 +86,10 @@ def cut_index(
     as_of_lit = ibis.literal(as_of, type="date")
     bounds = year_bounds(day_index)
     if policy.cut_at_last_reported:
-        # Distinct (school, date) pairs first: millions of events become thousands of rows.
-        dates = reported_dates.filter(reported_dates.date <= as_of_lit).distinct()
+        # Every event probes the small calendar, then one max per school and year: cheaper
+        # than first making the (school, date) pairs distinct, a grouping of millions of rows
+        # into hundreds of thousands.
+        dates = reported_dates.filter(reported_dates.date <= as_of_lit)
         reported = dates.join(day_index.select(*YEAR_KEYS, "date"), ["school_id", "date"])
         last = reported.group_by(list(YEAR_KEYS)).aggregate(last_reported=reported.date.max())
         joined = bounds.left_join(last, list(YEAR_KEYS))
@@ -107,31 +115,54 @@ def exits_before_entries(enrollments: ir.Table) -> ir.Table:
 
 
 def enrollment_intervals(
-    enrollments: ir.Table, day_index: ir.Table, cut: ir.Table, *, policy: Policy
+    enrollments: ir.Table, day_index: ir.Table, cut: ir.Table | None, *, policy: Policy
 ) -> ir.Table:
-    """Merged enrollment ranges per student × school × school year, in school-day numbers.
+    """Merged enrollment ranges per student × school × school year, in school-day numbers,
+    with the cut applied (`enrollment_ranges`, then `apply_cut`)."""
+    return apply_cut(enrollment_ranges(enrollments, day_index, policy=policy), cut)
+
+
+def enrollment_ranges(enrollments: ir.Table, day_index: ir.Table, *, policy: Policy) -> ir.Table:
+    """Merged enrollment ranges per student × school × school year, in school-day numbers:
+    `row_key`, the keys, `ranges`, `start_idx`, `end_idx` (no cut yet).
 
     1. Drop `No show` / `Invalid enrollment` associations and exits before entries; an
        exclusive exit date becomes an inclusive end the day before.
     2. Split ranges at school-year boundaries (a range may span years) and clamp them to the
        year's first and last school days; an open range runs to the year's last school day.
-    3. Give each student × school × year an integer `row_key`; later stages group and join
-       on it instead of three id strings.
+    3. Give each student × school × year an integer `row_key` (`year_numbers`); later stages
+       group and join on it instead of three id strings.
     4. Merge overlapping ranges so a day is counted once (gaps and islands on dates); only
        the few rows with several ranges go through the window functions.
     5. Turn dates into school-day numbers (`start_idx`, `end_idx`) by equality joins to a
-       calendar-date spine, and apply the cut: `days` are the counted enrolled days,
-       `planned` those of the whole year.
-    6. `offset` is the number of counted enrolled days in earlier ranges, so an event on school
-       day `idx` is the student's enrolled day `offset + idx - start_idx + 1`.
+       calendar-date spine.
     """
     bounds = year_bounds(day_index)
     ranges = _clamped_ranges(_valid_ranges(enrollments, policy), bounds)
     keyed = _with_row_keys(ranges.select(*KEYS, "start", "end"), bounds)
-    merged = _merge_overlaps(keyed)
-    indexed = _to_day_numbers(merged, day_index).join(cut, list(YEAR_KEYS), how="left")
-    counted_end = ibis.least(indexed.end_idx, indexed.cut_idx.fill_null(0))
-    with_days = indexed.mutate(
+    return _to_day_numbers(_merge_overlaps(keyed), day_index)
+
+
+def apply_cut(ranges: ir.Table, cut: ir.Table | None) -> ir.Table:
+    """Ranges (`enrollment_ranges`) with the counted days of each.
+
+    `counted_end` is the last counted school-day number (the cut's `cut_idx` of the school
+    and year; without a cut, the range's end), `days` the counted enrolled days, `planned`
+    those of the whole year, and `offset` the counted enrolled days in earlier ranges, so an
+    event on school day `idx` is the student's enrolled day `offset + idx - start_idx + 1`.
+
+    The cut never falls before an event that counts (it is the last day with any event), so
+    the enrolled-day numbers of counted events are the same with or without it: events can
+    be placed on uncut ranges, and the cut taken from what they report.
+    """
+    if cut is None:
+        counted_end = ranges.end_idx
+        indexed = ranges
+    else:
+        indexed = ranges.join(cut, list(YEAR_KEYS), how="left")
+        counted_end = ibis.least(indexed.end_idx, indexed.cut_idx.fill_null(0))
+    with_days = indexed.select(
+        *ranges.columns,
         days=ibis.greatest(counted_end - indexed.start_idx + 1, 0),
         planned=indexed.end_idx - indexed.start_idx + 1,
         counted_end=counted_end,
@@ -139,17 +170,28 @@ def enrollment_intervals(
     return _with_offsets(with_days)
 
 
+def year_numbers(day_index: ir.Table) -> ir.Table:
+    """`school_id, school_year, year_no`: the number in each `row_key`'s high bits (see
+    `_with_row_keys`)."""
+    bounds = year_bounds(day_index).select(*YEAR_KEYS)
+    return _numbered_years(bounds)
+
+
+def _numbered_years(bounds: ir.Table) -> ir.Table:
+    return bounds.select(
+        *YEAR_KEYS, year_no=ibis.row_number().over(order_by=[bounds.school_id, bounds.school_year])
+    )
+
+
 def _with_row_keys(ranges: ir.Table, bounds: ir.Table) -> ir.Table:
     """`row_key` = school-year number × 2^32 + student number within the school year (both
     from partitioned or small windows, so no global sort of a million rows); `ranges` counts
     the student's ranges there."""
-    years = bounds.select(
-        *YEAR_KEYS, year_no=ibis.row_number().over(order_by=[bounds.school_id, bounds.school_year])
-    )
+    years = _numbered_years(bounds)
     counts = ranges.group_by(list(KEYS)).aggregate(ranges=ranges.count())
     keys = counts.join(years, list(YEAR_KEYS))
     within = ibis.window(group_by=[keys.school_id, keys.school_year], order_by=keys.student_id)
-    keys = keys.mutate(row_key=keys.year_no * 2**32 + ibis.row_number().over(within))
+    keys = keys.mutate(row_key=keys.year_no * ROW_KEY_YEAR + ibis.row_number().over(within))
     return ranges.join(keys.select(*KEYS, "row_key", "ranges"), list(KEYS))
 
 

@@ -28,6 +28,7 @@ from .schema import (
     code_value,
     conform,
     descriptor,
+    is_descriptor,
 )
 
 __all__ = ["RAW_SCHEMAS", "LakeSource", "load_lake", "read_resource"]
@@ -79,7 +80,8 @@ RAW_SCHEMAS: Mapping[str, ibis.Schema] = {
         {
             "studentReference": _ID,
             "schoolReference": "struct<schoolId: string>",
-            "sessionReference": "struct<schoolId: string, schoolYear: int64, sessionName: string>",
+            # Only the year is used; every field listed here is read from every event.
+            "sessionReference": "struct<schoolYear: int64>",
             "eventDate": "string",
             "attendanceEventCategoryDescriptor": "string",
             "eventDuration": "float64",
@@ -149,7 +151,7 @@ def _read(con: BaseBackend, path: Path, schema: ibis.Schema) -> ir.Table:
 
         columns = {col: DuckDBType.to_string(dtype) for col, dtype in schema.items()}
         fmt = "array" if array else "newline_delimited"
-        return con.read_json(str(path), columns=columns, format=fmt)  # type: ignore[call-arg]
+        return con.read_json(str(path), columns=columns, format=fmt)
     from ibis.backends.pyspark.datatypes import PySparkSchema
 
     return con.read_json(str(path), schema=PySparkSchema.from_ibis(schema), multiLine=array)
@@ -198,8 +200,7 @@ def _school_days(calendar: ir.Table) -> ir.Table:
         date=_date(calendar.date),
         event=calendar.calendarEvents,
     ).unnest("event")
-    code = canonical(code_value(events.event.calendarEventDescriptor), SCHOOL_DAY_EVENTS)
-    days = events.filter(code.isin(SCHOOL_DAY_EVENTS))
+    days = events.filter(is_descriptor(events.event.calendarEventDescriptor, SCHOOL_DAY_EVENTS))
     return conform(days.select("school_id", "date", "school_year").distinct(), "school_days")
 
 

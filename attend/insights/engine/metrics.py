@@ -15,7 +15,6 @@ import ibis.expr.types as ir
 from .days import KEYS, YEAR_KEYS, year_bounds
 from .prepare import Prepared
 from .resolve import positive_reporting
-from .schema import EXCUSED, SEVERITY, UNEXCUSED
 from .settings import MICRO, Policy
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "absence_days",
     "keyed_metrics",
     "status",
-    "streaks",
     "student_metrics",
 ]
 
@@ -71,54 +69,21 @@ def absence_days(prep: Prepared) -> ir.Table:
     return prep.days.filter(prep.days.absent >= half)
 
 
-def streaks(prep: Prepared) -> ir.Table:
-    """Runs of consecutive absence days per student (gaps and islands on the enrolled-day number).
-
-    Columns: `row_key`, `run_start` (e_idx of the first day), `last_e_idx`, `length`.
-    """
-    absences = absence_days(prep)
-    window = ibis.window(group_by=absences.row_key, order_by=absences.e_idx)
-    island = absences.mutate(island=absences.e_idx - ibis.row_number().over(window))
-    return island.group_by(["row_key", "island"]).aggregate(
-        run_start=island.e_idx.min(),
-        last_e_idx=island.e_idx.max(),
-        length=island.count(),
-    )
-
-
 def _counts(prep: Prepared) -> ir.Table:
     bounds = year_bounds(prep.day_index).filter(lambda t: t.first_day <= prep.as_of)
     totals = prep.totals.join(bounds.select(*YEAR_KEYS), list(YEAR_KEYS))
-    days = prep.days
-    sums = days.group_by("row_key").aggregate(
-        absent=days.absent.sum(),
-        excused=days.absent.sum(where=days.absence_severity == SEVERITY[EXCUSED]),
-        unexcused=days.absent.sum(where=days.absence_severity == SEVERITY[UNEXCUSED]),
-        tardy_days=days.tardy.ifelse(1, 0).sum(),
-        known_days=days.count(),
+    runs = prep.runs.group_by("row_key").aggregate(
+        longest=prep.runs.length.max(),
+        current=prep.runs.length.max(where=prep.runs.current),
     )
-    runs = _streak_summary(prep)
-    joined = totals.left_join(sums, "row_key").left_join(runs, "row_key")
+    joined = totals.left_join(prep.summary, "row_key").left_join(runs, "row_key")
+    sums = ("known_days", "absent", "excused", "unexcused", "tardy_days", "longest", "current")
     return joined.select(
         "row_key",
         *KEYS,
         "cal_days",
         "planned_days",
-        known_days=joined.known_days.fill_null(0),
-        absent=joined.absent.fill_null(0),
-        excused=joined.excused.fill_null(0),
-        unexcused=joined.unexcused.fill_null(0),
-        tardy_days=joined.tardy_days.fill_null(0),
-        longest=joined.longest.fill_null(0),
-        current=joined.current.fill_null(0),
-    )
-
-
-def _streak_summary(prep: Prepared) -> ir.Table:
-    runs = streaks(prep).join(prep.totals.select("row_key", "cal_days"), "row_key")
-    return runs.group_by("row_key").aggregate(
-        longest=runs.length.max(),
-        current=runs.length.max(where=runs.last_e_idx == runs.cal_days),
+        **{name: joined[name].fill_null(0) for name in sums},
     )
 
 

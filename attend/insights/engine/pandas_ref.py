@@ -32,7 +32,11 @@ KEYS = ["student_id", "school_id", "school_year"]
 
 
 def pandas_metrics(
-    tables: Mapping[str, pd.DataFrame], *, as_of: date, policy: Policy | None = None
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    as_of: date,
+    policy: Policy | None = None,
+    chunk_students: int | None = None,
 ) -> pd.DataFrame:
     """Metrics from normalised pandas frames (`school_days`, `enrollments`, `events`).
 
@@ -40,14 +44,49 @@ def pandas_metrics(
     2. Expand enrollments into enrolled school days, once per day (rule 2).
     3. Resolve each day's events by severity (rules 5-8) and merge them onto the days.
     4. Group per student × school × year; streaks by gaps and islands.
+
+    With `chunk_students`, steps 2-4 run on that many students at a time (the student × day
+    frame of a million students does not fit in memory); the result is the same.
     """
     policy = policy or Policy()
     calendar = _calendar(tables["school_days"])
     events = _events(tables["events"], as_of, policy)
-    days = _enrolled_days(tables["enrollments"], calendar, policy)
-    days = days.merge(
-        _cuts(calendar, events, tables, as_of, policy), on=["school_id", "school_year"]
+    cuts = _cuts(calendar, events, tables, as_of, policy)
+    enrollments = tables["enrollments"]
+    if chunk_students is None:
+        return _student_metrics(enrollments, events, calendar, cuts, as_of, policy)
+    codes, _ = pd.factorize(enrollments["student_id"])
+    chunk_of = pd.Series(codes // chunk_students, index=enrollments["student_id"])
+    chunk_of = chunk_of[~chunk_of.index.duplicated()]
+    event_chunk = events["student_id"].map(chunk_of)
+    parts = [
+        _student_metrics(
+            enrollments[codes // chunk_students == n],
+            events[event_chunk == n],
+            calendar,
+            cuts,
+            as_of,
+            policy,
+        )
+        for n in range(int(codes.max()) // chunk_students + 1 if len(codes) else 0)
+    ]
+    if not parts:
+        return _student_metrics(enrollments, events, calendar, cuts, as_of, policy)
+    return pd.concat(parts).sort_values(
+        ["school_year", "school_id", "student_id"], ignore_index=True
     )
+
+
+def _student_metrics(
+    enrollments: pd.DataFrame,
+    events: pd.DataFrame,
+    calendar: pd.DataFrame,
+    cuts: pd.DataFrame,
+    as_of: date,
+    policy: Policy,
+) -> pd.DataFrame:
+    days = _enrolled_days(enrollments, calendar, policy)
+    days = days.merge(cuts, on=["school_id", "school_year"])
     days["counted"] = days["date"] <= days["cut"]
     resolved = _resolve(events, calendar)
     counted = days[days["counted"]].merge(resolved, on=[*KEYS, "date"], how="left")

@@ -1,6 +1,9 @@
 """The data-quality report: what the engine ignored or found contradictory, and why.
 
-One row per finding: `kind, student_id, school_id, date, detail`. Kinds:
+One row per finding: `kind, student_id, school_id, date, detail`; identical events (same
+student, school, day, kind and detail) make one finding. The event findings come out of the
+same grouping that resolves the days (`resolve.resolve_days`), so the report costs no extra
+pass over the events. Kinds:
 
 - `unknown_descriptor`: an attendance category the rules do not know (school or section event);
 - `after_as_of`: an event dated after the as-of date (rule 8);

@@ -30,19 +30,23 @@ from .settings import MICRO, Policy
 
 __all__ = [
     "DAY_KEYS",
-    "FINDING",
+    "EDGE",
     "PACK",
     "STATUSES",
     "USED",
     "classify",
     "day_detail",
+    "day_rows",
     "event_status",
+    "finding_rows",
     "positive_reporting",
     "resolve_days",
+    "section_day_rows",
     "section_days",
 ]
 
 PACK = 10_000_000
+EDGE = 100 * PACK  # above any severity × PACK + fraction
 DAY_KEYS = ("row_key", "e_idx")
 USED = "used"
 STATUSES = (
@@ -163,47 +167,62 @@ def resolve_days(statuses: ir.Table, what: str = "attendance category") -> ir.Ta
     """Resolve every enrolled day with events, and keep the unused events as findings, in one
     grouping over the events (see `event_status`; the result is meant to be cached).
 
-    Day rows (`kind` null), keyed `row_key, e_idx`: `date, edge`, `severity` (of the most
-    severe event), `absent` (micro-days of the most severe absence event; of equally severe
-    ones, the largest), `absence_severity`, `tardy` (a tardy or early departure event),
-    `reported_present`, `reported_absent` (any full-day absence event), `conflict` (both).
-    Finding rows: `kind` (the status), `student_id, school_id, date, detail`; events alike
-    on one day collapse into one finding.
+    A narrow table: `row_key, e_idx, finding, date, pack, tardy, reported_present`; a day row
+    has a null `finding`, a finding row null day keys. Read it through `day_rows` and
+    `finding_rows`, which unpack the rest: caching these seven columns instead of the fourteen
+    they unpack into halves the biggest table the engine keeps.
 
-    Each day carries `pack` (see the module docstring) through the grouping; the flags are
-    plain `any` reductions over the day's severities.
+    The grouping is the engine's costliest step (20M events at scale), so it carries only
+    four reductions: the date, `pack` (module docstring; the break flag rides in its top
+    digits, being the same for all of a day's events), and two `any` flags. Plain max/any
+    reductions compile on every backend (PySpark has no bitwise-or one).
     """
     keyed = _with_finding_keys(statuses, what)
     sev = keyed.severity
-    pack = (sev >= _PARTIAL).ifelse(sev * PACK + keyed.absent, ibis.null("int64"))
-    # Plain max/any reductions: every backend compiles them (PySpark has no bitwise-or one).
-    grouped = keyed.group_by(_GROUP).aggregate(
+    edge = keyed.edge.fill_null(False).ifelse(EDGE, 0)
+    pack = (sev >= _PARTIAL).ifelse(edge + sev * PACK + keyed.absent, ibis.null("int64"))
+    return keyed.group_by(_GROUP).aggregate(
         date=keyed.date.max(),
-        edge=keyed.edge.max(),
         pack=pack.max(),
-        severity=sev.max(),
         tardy=sev.isin([_TARDY, _EARLY]).any(),
         reported_present=(sev == _PRESENT).any(),
-        reported_absent=sev.isin([_EXCUSED, _TOP]).any(),
     )
-    grouped = _unpack_findings(grouped)
-    return grouped.select(
+
+
+def day_rows(resolved: ir.Table) -> ir.Table:
+    """The day rows of `resolve_days`, keyed `row_key, e_idx`: `date`, `absent` (micro-days of
+    the most severe absence event; of equally severe ones, the largest), `absence_severity`
+    (0 when none), `edge` (an absence day next to a break), `tardy` (a tardy or early
+    departure event), `reported_present`, `reported_absent` (any full-day absence event),
+    `conflict` (both)."""
+    days = resolved.filter(resolved.finding.isnull())
+    packed = days.pack.fill_null(0) % EDGE
+    absence_severity = packed // PACK
+    reported_absent = absence_severity >= _EXCUSED
+    present = days.reported_present.fill_null(False)
+    return days.select(
         *DAY_KEYS,
-        *FINDING,
         "date",
-        "edge",
-        severity=grouped.severity.fill_null(0),
-        absent=(grouped.pack % PACK).fill_null(0),
-        absence_severity=(grouped.pack // PACK).fill_null(0),
-        tardy=grouped.tardy.fill_null(False),
-        reported_present=grouped.reported_present.fill_null(False),
-        reported_absent=grouped.reported_absent.fill_null(False),
-        conflict=grouped.reported_present.fill_null(False)
-        & grouped.reported_absent.fill_null(False),
+        absent=packed % PACK,
+        absence_severity=absence_severity,
+        edge=days.pack.fill_null(0) >= EDGE,
+        tardy=days.tardy.fill_null(False),
+        reported_present=present,
+        reported_absent=reported_absent,
+        conflict=present & reported_absent,
     )
 
 
-FINDING = ("kind", "student_id", "school_id", "detail")
+def finding_rows(resolved: ir.Table) -> ir.Table:
+    """The findings of `resolve_days` or `section_days`: `kind` (the status), `student_id,
+    school_id, detail, date`; events alike on one day make one finding."""
+    found = resolved.filter(resolved.finding.notnull())
+    parts = found.finding.split(_SEP)
+    return found.select(
+        kind=parts[0], student_id=parts[1], school_id=parts[2], detail=parts[4], date=found.date
+    )
+
+
 _GROUP = [*DAY_KEYS, "finding"]
 _SEP = "\x1f"
 _REASONS = {
@@ -245,35 +264,35 @@ def _with_finding_keys(statuses: ir.Table, what: str) -> ir.Table:
     )
 
 
-def _unpack_findings(table: ir.Table) -> ir.Table:
-    parts = table.finding.split(_SEP)
-    return table.mutate(
-        kind=parts[0], student_id=parts[1], school_id=parts[2], detail=parts[4]
-    ).drop("finding")
-
-
 def section_days(statuses: ir.Table) -> ir.Table:
-    """Per enrolled day: section-level flags (Ed-Fi AMT semantics), plus findings as in
-    `resolve_days`.
-
-    `section_absent`: absent from any section; `all_sections_present`: some section reported
-    present and none absent; `homeroom_present` / `homeroom_absent`: the same for homerooms.
-    """
+    """Per enrolled day, section-level flags, plus findings, in one grouping as in
+    `resolve_days` (read it through `section_day_rows` and `finding_rows`)."""
     keyed = _with_finding_keys(statuses, "section attendance category")
     absent = keyed.severity >= _EXCUSED
     present = keyed.severity == _PRESENT
     homeroom = keyed.homeroom.fill_null(False)
-    grouped = keyed.group_by(_GROUP).aggregate(
+    return keyed.group_by(_GROUP).aggregate(
         date=keyed.date.max(),
         section_absent=absent.any(),
         section_present=present.any(),
         homeroom_present=(present & homeroom).any(),
         homeroom_absent=(absent & homeroom).any(),
     )
-    unpacked = _unpack_findings(grouped)
-    return unpacked.mutate(
-        all_sections_present=unpacked.section_present & ~unpacked.section_absent
-    ).drop("section_present")
+
+
+def section_day_rows(resolved: ir.Table) -> ir.Table:
+    """The day rows of `section_days` (Ed-Fi AMT semantics), keyed `row_key, e_idx`:
+    `section_absent`: absent from any section; `all_sections_present`: some section reported
+    present and none absent; `homeroom_present` / `homeroom_absent`: the same for homerooms."""
+    days = resolved.filter(resolved.finding.isnull())
+    return days.select(
+        *DAY_KEYS,
+        "date",
+        "section_absent",
+        "homeroom_present",
+        "homeroom_absent",
+        all_sections_present=days.section_present & ~days.section_absent,
+    )
 
 
 _FLAGS = (
@@ -290,9 +309,7 @@ _FLAGS = (
 def day_detail(enrolled: ir.Table, resolved: ir.Table, sections: ir.Table) -> ir.Table:
     """Every enrolled school day (from `days.enrolled_day_rows`) with its school-level and
     section-level attendance flags."""
-    school = resolved.select(
-        *DAY_KEYS, "absent", "severity", "tardy", "reported_present", "reported_absent"
-    )
+    school = resolved.select(*DAY_KEYS, "absent", "tardy", "reported_present", "reported_absent")
     sect = sections.select(
         *DAY_KEYS,
         "section_absent",

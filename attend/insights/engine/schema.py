@@ -28,6 +28,7 @@ __all__ = [
     "conform",
     "descriptor",
     "empty",
+    "is_descriptor",
 ]
 
 UNEXCUSED = "Unexcused Absence"
@@ -130,6 +131,14 @@ def descriptor(uri: ir.StringValue, names: tuple[str, ...]) -> ir.StringValue:
     """
     exact = [(uri.endswith("#" + name), ibis.literal(name)) for name in names]
     return ibis.cases(*exact, else_=canonical(code_value(uri), names))
+
+
+def is_descriptor(uri: ir.StringValue, names: tuple[str, ...]) -> ir.BooleanValue:
+    """Whether a descriptor URI (or bare code value) is one of `names`, case-insensitively;
+    like `descriptor(uri, names).isin(names)`, but the slow path is written out once."""
+    exact = ibis.or_(*[uri.endswith("#" + name) for name in names])
+    lowered = code_value(uri).lower().isin([name.lower() for name in names])
+    return exact.ifelse(True, lowered).fill_null(False)
 
 
 def canonical(code: ir.StringValue, names: tuple[str, ...]) -> ir.StringValue:

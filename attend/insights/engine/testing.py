@@ -140,16 +140,16 @@ def _synthetic_student(
 ) -> None:
     first, second = rng.sample(schools, 2) if len(schools) > 1 else (schools[0], schools[0])
     grade = rng.choice(["Third grade", "Fourth grade", "Fifth grade"])
-    moves = rng.random() < 0.1
-    split = rng.randrange(len(days)) if moves else len(days)
+    split = rng.randrange(1, len(days)) if rng.random() < 0.1 else len(days)
+    moves = split < len(days)
     data["enrollments"].append(
         {
             "student_id": student,
             "school_id": first,
             "entry_date": days[0],
+            "grade": grade,
             "exit_date": days[split - 1] if moves else None,
             "exit_type": "Transferred" if moves else None,
-            "grade": grade,
         }
     )
     if moves:
@@ -168,34 +168,23 @@ def _synthetic_student(
     )
     rate = rng.choice([0.01, 0.03, 0.05, 0.08, 0.12, 0.2])
     for i, day in enumerate(days):
-        school = first if i < split else second
-        roll = rng.random()
-        if roll < rate:
-            category = rng.choice(["Unexcused Absence", "Excused Absence", "Partial"])
-            duration = rng.choice([None, None, 0.5]) if category != "Partial" else 0.25
-            data["events"].append(
-                {
-                    "student_id": student,
-                    "school_id": school,
-                    "date": day,
-                    "category": category,
-                    "duration": duration,
-                }
-            )
-        elif roll < rate + 0.03:
-            data["events"].append(
-                {"student_id": student, "school_id": school, "date": day, "category": "Tardy"}
-            )
-        elif roll < rate + 0.04:
-            data["section_events"].append(
-                {
-                    "student_id": student,
-                    "school_id": school,
-                    "section_id": "MATH",
-                    "date": day,
-                    "category": "Unexcused Absence",
-                }
-            )
+        base = {"student_id": student, "school_id": first if i < split else second, "date": day}
+        _synthetic_day(rng, rate, base, data)
+
+
+def _synthetic_day(
+    rng: random.Random, rate: float, base: dict[str, Any], data: dict[str, list[dict[str, Any]]]
+) -> None:
+    roll = rng.random()
+    if roll < rate:
+        category = rng.choice(["Unexcused Absence", "Excused Absence", "Partial"])
+        duration = rng.choice([None, None, 0.5]) if category != "Partial" else 0.25
+        data["events"].append({**base, "category": category, "duration": duration})
+    elif roll < rate + 0.03:
+        data["events"].append({**base, "category": "Tardy"})
+    elif roll < rate + 0.04:
+        section = {"section_id": "MATH", "category": "Unexcused Absence"}
+        data["section_events"].append({**base, **section})
 
 
 _URI = "uri://ed-fi.org/{}#{}"

@@ -1,7 +1,9 @@
 """Early-warning risk of chronic absence (RISK.md): as-of features, LightGBM with baselines,
 calibration, fairness audit, plain-word reasons, model cards, and the OULAD replication.
 
-Persistence is files (`VAR_DIR/models/<run-id>/`); every function takes plain data.
+Persistence is files (`VAR_DIR/models/<run-id>/`); every function here takes plain data.
+`app.py` (imported on its own, it needs Django) registers runs as model versions and writes
+the nightly scores and watch-list flags through `attend.insights.actions`.
 """
 
 from .features import DEMOGRAPHICS, FEATURES, Lake, read_lake, scoring_frame, training_frame

@@ -129,15 +129,14 @@ def markdown(run: dict[str, Any]) -> str:
         lines.append(f"| {fold} | {dates[0]} – {dates[1]} | {m['sizes'][fold]:,} |")
     lines += [
         "",
-        f"Examples every {run['step']} school days. Rolling split: the test fold starts "
-        f"{run['horizon']} school days after the calibration fold ends, so no training or "
-        "calibration label looks into the test period.",
+        f"Examples every {run['step']} school days. " + _split_text(run),
         "",
         "## Label",
         "",
-        f"Not chronically absent on what was known before d, and chronically absent (eligible, "
-        f"absent ≥ 10% of enrolled days, ATTENDANCE-RULES) on some school day within the next "
-        f"{run['horizon']} school days. Base rate in the test fold: {_pct(m['base_rate'])}.",
+        "Not chronically absent on what was known before d, and chronically absent (eligible, "
+        "absent ≥ 10% of enrolled days, ATTENDANCE-RULES) on some school day "
+        + horizon_text(run)
+        + f". Base rate in the test fold: {_pct(m['base_rate'])}.",
         "",
         "## Features",
         "",
@@ -179,6 +178,7 @@ def markdown(run: dict[str, Any]) -> str:
         "",
         "![precision and recall among published flags](pr.svg)",
         "",
+        *folds_markdown(m.get("folds", [])),
         "## Calibration",
         "",
         f"Isotonic regression fitted on the calibration fold. Brier score {m['brier']:.4f} "
@@ -198,10 +198,72 @@ def markdown(run: dict[str, Any]) -> str:
         "",
         "## Known limits",
         "",
-        *(f"- {limit}" for limit in LIMITS),
+        *(f"- {limit}" for limit in limits(run)),
         "",
     ]
     return "\n".join(lines)
+
+
+def year_end(run: dict[str, Any]) -> bool:
+    return run.get("label", "label") == "label_year_end"
+
+
+def horizon_text(run: dict[str, Any]) -> str:
+    if year_end(run):
+        return "from d to the end of the school year"
+    return f"within the next {run['horizon']} school days"
+
+
+def _split_text(run: dict[str, Any]) -> str:
+    if year_end(run):
+        return (
+            "Rolling split by date and by student: a year-end label is known only when the "
+            "year is over, so the model trains and calibrates on one fixed half of the "
+            "students at earlier dates and is tested on the other half at later dates."
+        )
+    return (
+        f"Rolling split: the test fold starts {run['horizon']} school days after the "
+        "calibration fold ends, so no training or calibration label looks into the test period."
+    )
+
+
+def folds_markdown(folds: list[dict[str, Any]]) -> list[str]:
+    """Rolling validation: precision@k of each ranking in each later block of dates."""
+    if not folds:
+        return []
+    names = list(folds[0]["at_k"])
+    won = sum(1 for fold in folds if fold["beats_all_baselines"])
+    lines = [
+        "## Rolling validation",
+        "",
+        f"{len(folds)} folds, each trained on every date whose label was known before its test "
+        "block starts (expanding window) and tested on that later block; precision@k at the "
+        f"same k. The model beats every baseline in {won} of {len(folds)} folds.",
+        "",
+        "| train dates | test dates | test examples | base rate | "
+        + " | ".join("LightGBM (ranking)" if n == "model" else NAMES.get(n, n) for n in names)
+        + " |",
+        "| --- | --- | --- | --- | " + " | ".join("---" for _ in names) + " |",
+    ]
+    for fold in folds:
+        cells = [f"{fold['at_k'][n]['precision']:.3f}" for n in names]
+        lines.append(
+            f"| {fold['train'][0]} – {fold['train'][1]} | {fold['test'][0]} – {fold['test'][1]} "
+            f"| {fold['sizes']['test']:,} | {_pct(fold['base_rate'])} | " + " | ".join(cells) + " |"
+        )
+    return [*lines, ""]
+
+
+def limits(run: dict[str, Any]) -> list[str]:
+    if not year_end(run):
+        return LIMITS
+    return [
+        *LIMITS,
+        "Year-end label with one year of data: the training students' labels reach into the "
+        "test dates, so the test students are a separate half; a year shared by both halves "
+        "(a flu season, a closure) still reaches both. Train on last year, test on this one, "
+        "when two years are loaded.",
+    ]
 
 
 def fairness_markdown(rows: list[dict[str, Any]]) -> list[str]:
@@ -236,8 +298,8 @@ def fairness_markdown(rows: list[dict[str, Any]]) -> list[str]:
 LIMITS = [
     "One school year of data: the prior-year chronic baseline is replaced by 'chronic so far'; "
     "prior-year rate and band are not features.",
-    "Validation is one forward split inside one year (autumn and winter → spring); a new "
-    "year may differ.",
+    "Validation rolls forward inside one year (autumn and winter → spring, and the folds "
+    "above); a new year may differ.",
     "An absence is known only once its final record was entered; earlier versions of a "
     "corrected record are not in the lake, so a late-excused absence is hidden until then.",
     "Calendar changes after d (a later weather closure) are taken from the final calendar.",

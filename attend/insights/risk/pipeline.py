@@ -25,10 +25,16 @@ class Options:
     demographics: bool = False
     n_jobs: int = 1
     bowers_csv: Path | None = None
+    label: str = "label"  # or "label_year_end": chronic by the end of the school year
+    n_folds: int = 3
 
 
 def known_as_of(lake: features.Lake, as_of: date) -> features.Lake:
-    """The lake as the district knew it at the end of `as_of` (for back-dated training)."""
+    """The lake as the district knew it at the end of `as_of` (for back-dated training).
+
+    The calendar stays whole (it is published before the year starts); `known_through`
+    tells the labels where the records stop.
+    """
     cut = pd.Timestamp(as_of)
     end = cut + pd.Timedelta(days=1)
     enrollments = lake.enrollments[lake.enrollments["entry_date"] <= cut].copy()
@@ -36,13 +42,14 @@ def known_as_of(lake: features.Lake, as_of: date) -> features.Lake:
     enrollments.loc[later, "exit_date"] = pd.NaT
     enrollments.loc[later, "exit_type"] = None
     return features.Lake(
-        school_days=lake.school_days[lake.school_days["date"] <= cut],
+        school_days=lake.school_days,
         enrollments=enrollments,
         events=lake.events[(lake.events["date"] <= cut) & (lake.events["recorded_at"] < end)],
         section_events=lake.section_events[
             (lake.section_events["date"] <= cut) & (lake.section_events["recorded_at"] < end)
         ],
         students=lake.students,
+        known_through=as_of,
     )
 
 
@@ -69,7 +76,9 @@ def train_run(
         horizon=options.horizon,
         share=options.share,
         demographics=options.demographics,
+        label=options.label,
         n_jobs=options.n_jobs,
+        n_folds=options.n_folds,
     )
     progress("writing the run and its model card")
     run_id = store.new_run_id()
@@ -78,6 +87,7 @@ def train_run(
         "source": str(edfi),
         "as_of": as_of.isoformat() if as_of else None,
         "horizon": options.horizon,
+        "label": options.label,
         "step": options.step,
         "demographics": options.demographics,
         "examples": len(frame),
@@ -91,12 +101,25 @@ def score_date(
     edfi: Path, run_dir: Path, as_of: date, *, share: float = 0.05, progress: Step = lambda _: None
 ) -> pd.DataFrame:
     progress("reading the lake")
-    run = store.load(run_dir)
     lake = features.read_lake(edfi)
+    return score_lake(lake, run_dir, as_of, share=share, progress=progress)
+
+
+def score_lake(
+    lake: features.Lake,
+    run_dir: Path,
+    as_of: date,
+    *,
+    share: float = 0.05,
+    progress: Step = lambda _: None,
+) -> pd.DataFrame:
+    """Features as of the date (the one-date path), then scores, ranks, flags, reasons."""
+    run = store.load(run_dir)
     progress("building features")
-    frame = features.scoring_frame(lake, as_of, demographics=bool(run["demographics"]))
-    progress(f"scoring {len(frame):,} students")
-    return score.score_frame(frame, score.load_booster(run_dir), run, share=share)
+    asof = features.scoring(lake, as_of, demographics=bool(run["demographics"]))
+    progress(f"scoring {len(asof.frame):,} students")
+    booster = score.load_booster(run_dir)
+    return score.score_frame(asof.frame, booster, run, share=share, evidence=asof.evidence)
 
 
 def headline(run: dict[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ when a district turns them on as model inputs.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -123,14 +123,11 @@ FAMILIES: dict[str, tuple[Callable[[Row], str], tuple[str, ...]]] = {
 ACTIONABLE = {feature for _, features in FAMILIES.values() for feature in features}
 
 
-def explain(
-    contributions: np.ndarray, columns: list[str], rows: pd.DataFrame, top: int = 3
-) -> list[str]:
-    """Top `top` reasons per row, joined with "; ".
+def top_families(contributions: np.ndarray, columns: list[str], top: int = 3) -> list[list[str]]:
+    """The `top` families pushing each row's risk up, largest first.
 
     1. Sum each family's contributions (the last column of `pred_contrib` is the bias).
     2. Keep families that push the risk up, largest first.
-    3. Render each with the row's own numbers as evidence.
     """
     index = {name: i for i, name in enumerate(columns)}
     names = list(FAMILIES)
@@ -140,11 +137,23 @@ def explain(
             for name in names
         ]
     )
-    records: list[dict[str, Any]] = [
-        {str(key): value for key, value in record.items()} for record in rows.to_dict("records")
-    ]
     order = np.argsort(-family_sums, axis=1)[:, :top]
+    return [[names[j] for j in order[i] if family_sums[i, j] > 0] for i in range(len(order))]
+
+
+def sentences(families: list[list[str]], rows: pd.DataFrame) -> list[list[str]]:
+    """Each family in words, with the row's own numbers as evidence."""
+    wanted = sorted({f for family in FAMILIES.values() for f in family[1]} & set(rows.columns))
+    records = cast(list[dict[str, Any]], rows[wanted].to_dict("records"))
     return [
-        "; ".join(FAMILIES[names[j]][0](record) for j in order[i] if family_sums[i, j] > 0)
-        for i, record in enumerate(records)
+        [FAMILIES[name][0](record) for name in names]
+        for names, record in zip(families, records, strict=True)
     ]
+
+
+def explain(
+    contributions: np.ndarray, columns: list[str], rows: pd.DataFrame, top: int = 3
+) -> list[str]:
+    """Top `top` reasons per row in words, joined with "; "."""
+    said = sentences(top_families(contributions, columns, top), rows)
+    return ["; ".join(parts) for parts in said]

@@ -1,15 +1,19 @@
-"""Scoring with a saved run: calibrated probability, rank, top-k flag and reasons."""
+"""Scoring with a saved run: calibrated probability, ranks, top-k flag and reasons."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .reasons import explain
+from .reasons import sentences, top_families
+
+# (frame row positions, each row's reason families) → each family's evidence dates.
+Evidence = Callable[[np.ndarray, list[list[str]]], list[list[list[str]]]]
 
 
 def load_booster(folder: Path) -> Any:
@@ -23,28 +27,73 @@ def calibrated(raw: np.ndarray, calibration: dict[str, list[float]]) -> np.ndarr
 
 
 def score_frame(
+    frame: pd.DataFrame,
+    booster: Any,
+    run: dict[str, Any],
+    *,
+    share: float = 0.05,
+    evidence: Evidence | None = None,
+) -> pd.DataFrame:
+    """`rank_frame`, then the flagged rows' reasons (`explain_flagged`), sorted by rank."""
+    out = rank_frame(frame, booster, run, share=share)
+    chosen = np.flatnonzero(out["flagged"].to_numpy())
+    out["reasons"], out["reason_list"] = explain_rows(
+        frame, booster, run["columns"], chosen, evidence
+    )
+    return out.sort_values("rank").reset_index(drop=True)
+
+
+def rank_frame(
     frame: pd.DataFrame, booster: Any, run: dict[str, Any], *, share: float = 0.05
 ) -> pd.DataFrame:
-    """Rank every enrolled student-school; flag the top k = share x students.
+    """Score and rank every enrolled student-school; flag the top k = share x students.
 
-    1. Students already chronic on known data are ranked after everyone else and never
-       flagged: they need the chronic-absence process, not a prediction.
-    2. Reasons only for flagged rows (that is where an officer reads them).
+    1. Students already chronic on known data get no score, are ranked after everyone else
+       and never flagged: they need the chronic-absence process, not a prediction.
+    2. Ranks in the district (what k is taken over, as in validation) and in the school.
+    Rows stay in `frame`'s order.
     """
     columns = run["columns"]
-    raw = booster.predict(frame[columns])
-    score = calibrated(np.asarray(raw), run["calibration"])
     chronic = frame["chronic_known"].to_numpy().astype(bool)
+    # The model was trained on students not yet chronic: for the others it has no answer.
+    raw = np.full(len(frame), np.nan)
+    raw[~chronic] = booster.predict(frame.loc[~chronic, columns])
     # Rank on the raw score: isotonic calibration has flat steps that would make ties.
-    order_key = np.where(chronic, -1.0, np.asarray(raw))
+    order_key = pd.Series(np.where(chronic, 1.0, -raw))
     out = frame[["student_id", "school_id"]].copy()
-    out["score"] = np.round(score, 4)
-    out["rank"] = pd.Series(-order_key).rank(method="first").astype(int).to_numpy()
+    out["score"] = np.round(calibrated(raw, run["calibration"]), 4)
+    out["rank"] = order_key.rank(method="first").astype(int).to_numpy()
+    out["rank_school"] = (
+        order_key.groupby(frame["school_id"].to_numpy()).rank(method="first").astype(int)
+    ).to_numpy()
     k = math.ceil(share * len(frame))
     out["flagged"] = (out["rank"] <= k) & ~chronic
-    out["reasons"] = ""
-    chosen = out["flagged"].to_numpy()
-    if chosen.any():
-        contrib = booster.predict(frame.loc[chosen, columns], pred_contrib=True)
-        out.loc[chosen, "reasons"] = explain(contrib, columns, frame.loc[chosen])
-    return out.sort_values("rank").reset_index(drop=True)
+    return out
+
+
+def explain_rows(
+    frame: pd.DataFrame,
+    booster: Any,
+    columns: list[str],
+    chosen: np.ndarray,
+    evidence: Evidence | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(reasons joined in words, [{family, text, days}] per reason) for the chosen rows;
+    empty text and None elsewhere. Reasons come from LightGBM's `pred_contrib` (TreeSHAP), and
+    only for the flagged rows: that is where an officer reads them, and TreeSHAP is the
+    costly part of a night's scoring (`attend bench risk` times it on its own)."""
+    texts = np.full(len(frame), "", dtype=object)
+    lists = np.full(len(frame), None, dtype=object)
+    if not len(chosen):
+        return texts, lists
+    rows = frame.iloc[chosen]
+    families = top_families(booster.predict(rows[columns], pred_contrib=True), columns)
+    said = sentences(families, rows)
+    days = evidence(chosen, families) if evidence else [[[] for _ in f] for f in families]
+    texts[chosen] = ["; ".join(parts) for parts in said]
+    for position, names, parts, dates in zip(chosen, families, said, days, strict=True):
+        lists[position] = [
+            {"family": name, "text": text, "days": found}
+            for name, text, found in zip(names, parts, dates, strict=True)
+        ]
+    return texts, lists

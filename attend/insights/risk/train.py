@@ -112,11 +112,17 @@ def baseline_scores(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     }
 
 
-def at_k(frame: pd.DataFrame, scores: np.ndarray, share: float, label: str) -> dict[str, Any]:
+def at_k(
+    frame: pd.DataFrame,
+    scores: np.ndarray,
+    share: float,
+    label: str,
+    enrolled: str = "n_enrolled_d",
+) -> dict[str, Any]:
     """Pooled precision/recall when each date flags k = share x enrolled students."""
     chosen = np.zeros(len(frame), dtype=bool)
     for _, index in frame.groupby("d").indices.items():
-        k = math.ceil(share * int(frame["n_enrolled_d"].iloc[index[0]]))
+        k = math.ceil(share * int(frame[enrolled].iloc[index[0]]))
         chosen[index[top_k_mask(scores[index], k)]] = True
     truth = frame[label].to_numpy().astype(bool)
     hits = int((truth & chosen).sum())
@@ -149,6 +155,47 @@ def calibrate(raw: np.ndarray, truth: np.ndarray) -> Any:
     return IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(raw, truth)
 
 
+LABELS = {
+    "label": "within the horizon",
+    "label_year_end": "by the end of the school year",
+}
+COMPLETE = {"label": "label_complete", "label_year_end": "label_year_end_complete"}
+
+
+@dataclass
+class Design:
+    """How a run splits its examples, from its label.
+
+    A 30-day label is known `horizon` school days after d, so a gap of that many days
+    between the training and test dates keeps the test period out of the training labels.
+    A year-end label is known only when the year is over: with one year of data no gap
+    can do that, so the students are split as well — train on one half of the students at
+    earlier dates, test on the other half at later dates.
+    """
+
+    label: str
+    gap: int
+    disjoint: bool
+
+    @classmethod
+    def of(cls, label: str, horizon: int) -> Design:
+        if label not in LABELS:
+            raise ValueError(f"unknown label {label!r}")
+        year_end = label == "label_year_end"
+        return cls(label, 0 if year_end else horizon, year_end)
+
+    @property
+    def enrolled(self) -> str:
+        return "n_enrolled_dg" if self.disjoint else "n_enrolled_d"
+
+    def sides(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(the rows training may use, the rows testing may use)."""
+        if not self.disjoint:
+            return frame, frame
+        group = frame["group"].to_numpy()
+        return frame[group == 0], frame[group == 1]
+
+
 def run(
     frame: pd.DataFrame,
     *,
@@ -157,48 +204,149 @@ def run(
     demographics: bool = False,
     label: str = "label",
     n_jobs: int = 1,
+    n_folds: int = 3,
 ) -> RunResult:
     """Train, calibrate and evaluate on a rolling split; baselines and audit on the test fold.
 
-    1. Keep rows whose label window is complete; split by date (`plan_split`).
+    1. Keep rows whose label is complete; split by date (`plan_split`), and by student for
+       the year-end label (`Design`).
     2. LightGBM on train; isotonic calibration on the later calibration fold.
     3. Logistic regression on the same features and train rows.
     4. On the test fold: precision/recall@k for the model and each baseline, lift, Brier,
        reliability, AUC (for reference only), and the fairness audit at the same k.
+    5. Rolling validation: `n_folds` later test blocks, each trained on the dates before it.
     """
+    design = Design.of(label, horizon)
     columns = model_columns(demographics)
-    usable = frame[frame["label_complete"].astype(bool)]
+    usable = frame[frame[COMPLETE[label]].astype(bool)]
+    if usable.empty:
+        raise ValueError(
+            f"no example's label ({LABELS[label]}) is known yet: the records must reach "
+            + ("the end of the school year" if design.disjoint else "past the horizon")
+        )
     split = plan_split(usable["nb"].to_numpy(), horizon)
-    train, calib, test = (usable[m] for m in split.masks(usable["nb"]))
+    learn, judge = design.sides(usable)
+    train, calib, _ = (learn[m] for m in split.masks(learn["nb"]))
+    test = judge[split.masks(judge["nb"])[2]].copy()
     model = fit_lgbm(train, columns, label, n_jobs)
     calibrator = calibrate(model.predict_proba(calib[columns])[:, 1], calib[label].to_numpy())
     logistic = fit_logistic(train, columns, label)
-    test = test.copy()
     probs = calibrator.predict(model.predict_proba(test[columns])[:, 1])
     raw = model.predict_proba(test[columns])[:, 1]
     scores = {"model": raw, "logistic": logistic_scores(logistic, test), **baseline_scores(test)}
     result = RunResult(model, calibrator, logistic, columns, split)
-    result.metrics = _metrics(test, scores, probs, share, label)
+    result.metrics = _metrics(test, scores, probs, share, label, design.enrolled)
+    result.metrics["label"] = label
+    result.metrics["student_disjoint"] = design.disjoint
     result.metrics["sizes"] = {"train": len(train), "calibration": len(calib), "test": len(test)}
     result.metrics["dates"] = {
         name: [str(part["d"].min().date()), str(part["d"].max().date())]
         for name, part in (("train", train), ("calibration", calib), ("test", test))
     }
+    result.metrics["folds"] = rolling_validation(
+        usable, columns, design, share=share, n_folds=n_folds, n_jobs=n_jobs
+    )
     result.reliability = reliability_table(test[label].to_numpy(), probs)
-    test["flagged"] = at_k(test, raw, share, label)["mask"]
+    test["flagged"] = at_k(test, raw, share, label, design.enrolled)["mask"]
     result.fairness = fairness.audit(test, label, "flagged")
     return result
 
 
+@dataclass(frozen=True)
+class Fold:
+    """Train on examples with nb <= train_end; test on test_start <= nb <= test_end."""
+
+    train_end: int
+    test_start: int
+    test_end: int
+
+
+def rolling_folds(nbs: np.ndarray, gap: int, n_folds: int = 3, start: float = 0.45) -> list[Fold]:
+    """Expanding-window folds over the example dates (school-day indexes).
+
+    The dates after the first `start` share of the range are cut into `n_folds` blocks in
+    time order; each block is tested by a model trained on every date at least `gap + 1`
+    school days before the block starts, so its labels were known by then.
+    """
+    if not len(nbs):
+        return []
+    first, last = int(np.min(nbs)), int(np.max(nbs))
+    edges = np.linspace(first + start * (last - first), last + 1, n_folds + 1).round()
+    folds = []
+    for lo, hi in zip(edges[:-1].astype(int).tolist(), edges[1:].astype(int).tolist(), strict=True):
+        if hi > lo and lo - gap - 1 >= first:
+            folds.append(Fold(lo - gap - 1, lo, hi - 1))
+    return folds
+
+
+def rolling_validation(
+    usable: pd.DataFrame,
+    columns: list[str],
+    design: Design,
+    *,
+    share: float,
+    n_folds: int,
+    n_jobs: int = 1,
+) -> list[dict[str, Any]]:
+    """Each fold's precision/recall@k for the model (uncalibrated: only the ranking counts
+    at k) and every baseline, trained and tested as in the main split."""
+    learn, judge = design.sides(usable)
+    out = []
+    for fold in rolling_folds(usable["nb"].to_numpy(), design.gap, n_folds):
+        train = learn[learn["nb"] <= fold.train_end]
+        test = judge[(judge["nb"] >= fold.test_start) & (judge["nb"] <= fold.test_end)]
+        if train[design.label].nunique() < 2 or not len(test):
+            continue  # nothing to learn from (or to test on) yet
+        out.append(_fold_result(train, test, columns, design, share, n_jobs))
+    return out
+
+
+def _fold_result(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    columns: list[str],
+    design: Design,
+    share: float,
+    n_jobs: int,
+) -> dict[str, Any]:
+    label = design.label
+    model = fit_lgbm(train, columns, label, n_jobs)
+    logistic = fit_logistic(train, columns, label)
+    scores = {
+        "model": model.predict_proba(test[columns])[:, 1],
+        "logistic": logistic_scores(logistic, test),
+        **baseline_scores(test),
+    }
+    points = {}
+    for name, score in scores.items():
+        point = at_k(test, score, share, label, design.enrolled)
+        point.pop("mask")
+        points[name] = point
+    best_baseline = max(points[name]["precision"] for name in BASELINES)
+    return {
+        "train": [str(train["d"].min().date()), str(train["d"].max().date())],
+        "test": [str(test["d"].min().date()), str(test["d"].max().date())],
+        "sizes": {"train": len(train), "test": len(test)},
+        "base_rate": float(test[label].mean()),
+        "at_k": points,
+        "beats_all_baselines": points["model"]["precision"] > best_baseline,
+    }
+
+
 def _metrics(
-    test: pd.DataFrame, scores: dict[str, np.ndarray], probs: np.ndarray, share: float, label: str
+    test: pd.DataFrame,
+    scores: dict[str, np.ndarray],
+    probs: np.ndarray,
+    share: float,
+    label: str,
+    enrolled: str = "n_enrolled_d",
 ) -> dict[str, Any]:
     from sklearn.metrics import roc_auc_score
 
     truth = test[label].to_numpy()
     out: dict[str, Any] = {"share": share, "base_rate": float(truth.mean()), "at_k": {}}
     for name, score in scores.items():
-        point = at_k(test, score, share, label)
+        point = at_k(test, score, share, label, enrolled)
         point.pop("mask")
         point["auc"] = float(roc_auc_score(truth, score))
         out["at_k"][name] = point

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import ibis
 import pyarrow.parquet as pq
 import pytest
 
-from attend.insights.engine import EngineResult, compute, write_outputs
+from attend.insights.engine import EngineResult, compute, daily, write_outputs
 from attend.insights.engine.metrics import METRIC_COLUMNS
 from attend.insights.engine.pandas_ref import pandas_metrics
 from attend.insights.engine.patterns import FLAG_COLUMNS
@@ -194,3 +194,46 @@ def test_it_agrees_with_the_pandas_baseline(
         theirs["as_of"] = AS_OF
         theirs = {k: (None if isinstance(v, float) and v != v else v) for k, v in theirs.items()}
         assert mine == theirs
+
+
+def test_it_gives_the_same_pandas_baseline_in_student_chunks(
+    district: dict[str, list[dict[str, Any]]],
+) -> None:
+    frames = {name: arrow_table(name, rows).to_pandas() for name, rows in district.items()}
+    whole = pandas_metrics(frames, as_of=AS_OF)
+    chunked = pandas_metrics(frames, as_of=AS_OF, chunk_students=7)
+    assert len(whole) > 7
+    assert chunked.equals(whole)
+
+
+def test_it_adds_up_the_weekly_trend_to_each_cells_year(
+    con: Any, district: dict[str, list[dict[str, Any]]]
+) -> None:
+    from attend.insights.engine import Policy
+
+    out = compute(
+        source=engine_input(district), as_of=AS_OF, con=con, policy=Policy(min_cell_students=1)
+    )
+    keys = ("scope", "school_id", "dimension", "value")
+    weeks: dict[tuple[Any, ...], list[int | float]] = {}
+    for row in out.trend.to_pylist():
+        total = weeks.setdefault(tuple(row[k] for k in keys), [0, 0.0])
+        total[0] += row["enrolled_days"]
+        total[1] += row["absent_days"]
+    cells = {tuple(c[k] for k in keys): c for c in out.aggregates.to_pylist()}
+    movers = {e["student_id"] for e in district["enrollments"] if e.get("exit_date")}
+    assert movers and len(weeks) == len(cells) > 20
+    for key, (enrolled, absent) in weeks.items():
+        assert enrolled == cells[key]["enrolled_days"], key
+        assert absent == pytest.approx(cells[key]["absent_days"]), key
+    # Week by week, each school's days match its students' enrolled days counted one by one.
+    per_week: dict[tuple[str, date], int] = {}
+    for day in daily(source=engine_input(district), as_of=AS_OF, con=con).to_pylist():
+        week = day["date"] - timedelta(days=day["date"].weekday())
+        per_week[(day["school_id"], week)] = per_week.get((day["school_id"], week), 0) + 1
+    trend = {
+        (t["school_id"], t["week_start"]): t["enrolled_days"]
+        for t in out.trend.to_pylist()
+        if (t["scope"], t["dimension"]) == ("school", "all")
+    }
+    assert trend == per_week

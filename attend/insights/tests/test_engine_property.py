@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from attend.insights.engine.patterns import flagged
 from attend.insights.engine.reference import Reference, reference_flags, reference_metrics
 from attend.insights.engine.settings import Policy
 from attend.insights.engine.testing import prepared, run_flags, run_metrics, weekdays
@@ -49,6 +50,7 @@ POLICIES = [
     SMALL,
     SMALL.with_(exit_inclusive=False, partial_default=Fraction(1, 2)),
     SMALL.with_(positive_reporting_schools=frozenset({"B"}), cut_at_last_reported=False),
+    SMALL.with_(ignore_recorded_after_as_of=True, chronic_threshold=Fraction(1, 5)),
 ]
 
 
@@ -63,10 +65,11 @@ def _day(offset: int) -> date:
 
 @st.composite
 def districts(draw: st.DrawFn) -> tuple[dict[str, list[dict[str, Any]]], date, Policy]:
-    """1-2 schools on a 4-9 week calendar with holidays; 1-5 students; up to 30 events each,
-    most of them on school days so that they count."""
+    """1-3 schools on a 4-9 week calendar with holidays; 1-8 students; up to 30 events each,
+    most of them on school days so that they count. (Each example is costly to set up and
+    cheap to widen, so examples are few and wide.)"""
     weeks = draw(st.integers(4, 9))
-    schools = ["A", "B"][: draw(st.integers(1, 2))]
+    schools = ["A", "B", "C"][: draw(st.integers(1, 3))]
     span = weeks * 7
     data: dict[str, list[dict[str, Any]]] = {
         "school_days": [],
@@ -78,7 +81,7 @@ def districts(draw: st.DrawFn) -> tuple[dict[str, list[dict[str, Any]]], date, P
         holidays = draw(st.sets(st.integers(0, span), max_size=4))
         days = weekdays(_day(0), _day(span), skip={_day(h) for h in holidays})
         data["school_days"] += [{"school_id": school, "date": d, "school_year": 2025} for d in days]
-    for n in range(draw(st.integers(1, 5))):
+    for n in range(draw(st.integers(1, 8))):
         _student(draw, f"S{n}", schools, span, data)
     as_of = _day(draw(st.one_of(st.integers(0, span + 10), st.just(span + 1))))
     return data, as_of, draw(st.sampled_from(POLICIES))
@@ -114,11 +117,14 @@ def _student(
             }
         )
     for _ in range(draw(st.integers(0, 30))):
+        day = _day(_offset(draw, span))
+        late = timedelta(days=draw(st.integers(0, 8)))
         data["events"].append(
             {
                 "student_id": student,
                 "school_id": draw(st.sampled_from(schools)),
-                "date": _day(_offset(draw, span)),
+                "date": day,
+                "recorded_at": datetime.combine(day + late, time(16)),
                 "category": draw(st.sampled_from(CATEGORIES)),
                 "duration": draw(st.sampled_from(DURATIONS)),
                 "school_year": draw(st.sampled_from([None, None, None, 2025, 2024])),
@@ -145,4 +151,8 @@ def test_it_matches_the_reference_implementation(
     prep = prepared(data, as_of=as_of, con=con, policy=policy)
     ref = Reference.build(data, as_of=as_of, policy=policy)
     assert run_metrics(prep, con) == reference_metrics(ref)
-    assert run_flags(prep, con) == reference_flags(ref)
+    found = run_flags(prep, con)
+    assert found == reference_flags(ref)
+    keys = ("student_id", "school_id", "school_year", "pattern")
+    who = sorted(tuple(row[k] for k in keys) for row in con.to_pyarrow(flagged(prep)).to_pylist())
+    assert who == sorted(tuple(row[k] for k in keys) for row in found)

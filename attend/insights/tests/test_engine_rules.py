@@ -9,6 +9,7 @@ from typing import Any
 import ibis
 import pytest
 
+from attend.insights.engine.prepare import Prepared
 from attend.insights.engine.settings import Policy
 from attend.insights.engine.testing import prepared, run_metrics, run_quality, weekdays
 
@@ -59,17 +60,29 @@ def event(
     }
 
 
+_PREPARED: dict[str, Prepared] = {}
+
+
+def _prepared(con: Any, data: dict[str, Any], as_of: date, policy: Policy | None) -> Prepared:
+    # A test that reads both metrics and quality of one input prepares it once.
+    key = repr((data, as_of, policy))
+    if key not in _PREPARED:
+        _PREPARED.clear()
+        _PREPARED[key] = prepared(data, as_of=as_of, con=con, policy=policy)
+    return _PREPARED[key]
+
+
 def metrics(
     con: Any, data: dict[str, Any], as_of: date = AFTER, policy: Policy | None = None
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    prep = prepared(data, as_of=as_of, con=con, policy=policy)
+    prep = _prepared(con, data, as_of, policy)
     return {(r["student_id"], r["school_id"]): r for r in run_metrics(prep, con)}
 
 
 def quality(
     con: Any, data: dict[str, Any], as_of: date = AFTER, policy: Policy | None = None
 ) -> list[tuple[str, str, date]]:
-    prep = prepared(data, as_of=as_of, con=con, policy=policy)
+    prep = _prepared(con, data, as_of, policy)
     return [(r["kind"], r["student_id"], r["date"]) for r in run_quality(prep, con)]
 
 

@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from attend.insights.engine import Policy, connect, inputs_for
-from attend.insights.engine.metrics import student_metrics
-from attend.insights.engine.patterns import flags
-from attend.insights.engine.prepare import prepare
+from attend.insights.engine import Policy, compute, connect
 from attend.insights.engine.testing import synthetic_district, write_lake
 
 pytestmark = pytest.mark.slow
@@ -23,18 +20,15 @@ def _java() -> bool:
 
 
 @pytest.mark.skipif(not _java(), reason="PySpark needs Java (17) on the PATH or JAVA_HOME")
-def test_it_gives_identical_metric_and_flag_rows_on_duckdb_and_pyspark(tmp_path: Path) -> None:
+def test_it_gives_identical_rows_on_duckdb_and_pyspark(tmp_path: Path) -> None:
     folder = write_lake(synthetic_district(students=24, seed=7), tmp_path / "lake", "ndjson")
-    as_of, policy = date(2025, 1, 15), Policy(recent_window_days=10)
-    results = {}
-    for engine in ("duckdb", "pyspark"):
-        con = connect(engine)
-        prep = prepare(inputs_for(folder, con), as_of=as_of, policy=policy)
-        results[engine] = (
-            con.to_pyarrow(student_metrics(prep)).to_pylist(),
-            con.to_pyarrow(flags(prep)).to_pylist(),
-        )
-    duck, spark = results["duckdb"], results["pyspark"]
-    assert len(duck[0]) > 20 and len(duck[1]) > 0
-    assert spark[0] == duck[0]
-    assert spark[1] == duck[1]
+    as_of, policy = date(2025, 1, 15), Policy(recent_window_days=10, min_cell_students=3)
+    duck = compute(source=folder, as_of=as_of, policy=policy, engine="duckdb")
+    spark_con = connect("pyspark")
+    try:
+        spark = compute(source=folder, as_of=as_of, policy=policy, con=spark_con)
+    finally:
+        spark_con._session.stop()
+    assert duck.metrics.num_rows > 20 and duck.flags.num_rows > 0
+    for name in ("metrics", "flags", "quality", "aggregates", "trend"):
+        assert getattr(spark, name).to_pylist() == getattr(duck, name).to_pylist(), name

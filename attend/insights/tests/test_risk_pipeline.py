@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from attend.insights.risk import Lake, Options, read_lake, score_date, scoring_frame, train_run
+from attend.insights.risk.features import scoring_frame_sql
 from attend.insights.risk.store import load
 
 AS_OF = dt.date(2026, 6, 29)
@@ -73,12 +74,22 @@ def test_it_scores_flags_and_explains(district: Path, run_dir: Path) -> None:
         "school_id",
         "score",
         "rank",
+        "rank_school",
         "flagged",
         "reasons",
+        "reason_list",
     ]
     flagged = scored[scored["flagged"]]
     assert 0 < len(flagged) <= 0.05 * len(scored) + 1
     assert (flagged["reasons"].str.len() > 0).all()
+    # Every reason carries the days behind it (at most ten, none after the as-of date).
+    for reasons in flagged["reason_list"]:
+        assert 1 <= len(reasons) <= 3
+        for reason in reasons:
+            assert reason["text"] and len(reason["days"]) <= 10
+            assert all("2025-07-01" <= day <= "2026-03-02" for day in reason["days"])
+    assert any(reason["days"] for reasons in flagged["reason_list"] for reason in reasons)
+    assert scored.groupby("school_id")["rank_school"].min().eq(1).all()
     text = " ".join(flagged["reasons"]).lower()
     for word in ("female", "male", "race", "hispanic", "learner", "disab", "econom"):
         assert word not in text
@@ -112,10 +123,11 @@ def test_it_does_not_leak_records_made_after_d(lake: Lake) -> None:
         section_events=lake.section_events[lake.section_events["recorded_at"] < d],
         students=lake.students,
     )
-    first = scoring_frame(known, as_of)
-    second = scoring_frame(_with_later_records(known, d), as_of)
-    pd.testing.assert_frame_equal(first, second)
-    assert first["abs_ytd"].sum() > 0
+    for build in (scoring_frame, scoring_frame_sql):
+        first = build(known, as_of)
+        second = build(_with_later_records(known, d), as_of)
+        pd.testing.assert_frame_equal(first, second)
+        assert first["abs_ytd"].sum() > 0
 
 
 def test_it_tiles_a_district_for_the_scoring_benchmark(lake: Lake) -> None:
