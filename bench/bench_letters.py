@@ -75,7 +75,7 @@ def _child(args: argparse.Namespace) -> int:
     print(
         f"letters bench · scratch DB {args.db} · {len(students)} students "
         f"({'reused' if reused else 'created'}) · {os.cpu_count()} cores, "
-        f"load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}",
+        f"load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} · font subsetting: {_subsetter()}",
         flush=True,
     )
     ref_n, ref_s = _measure(officer, students[: args.reference], workers=0)
@@ -100,6 +100,14 @@ def _child(args: argparse.Namespace) -> int:
         f"({n} letters in {seconds:.1f} s; load after {load[0]:.1f})"
     )
     return 0
+
+
+def _subsetter() -> str:
+    """WeasyPrint subsets fonts with HarfBuzz when Debian's libharfbuzz-subset0 is present,
+    else with fontTools (~20x slower per PDF); the figures depend on which one ran."""
+    from weasyprint.text.ffi import harfbuzz_subset
+
+    return "HarfBuzz" if harfbuzz_subset else "fontTools (install libharfbuzz-subset0)"
 
 
 def _cpu() -> tuple[float, float]:

@@ -44,6 +44,7 @@ from attend.lib.dates import school_year_of
 
 if TYPE_CHECKING:
     from attend.accounts.models import User
+    from attend.jobs.models import Job
     from attend.roster.models import Guardian, Student
 
 
@@ -60,12 +61,22 @@ def _audit(actor: User | None, action: str, obj: Any, case: Case, **data: Any) -
 
 @transaction.atomic
 def open_case(
-    *, student: Student, opened_by: User, reason: str, tier: int = 2, owner: User | None = None
+    *,
+    student: Student,
+    opened_by: User | None,
+    reason: str,
+    tier: int = 2,
+    owner: User | None = None,
 ) -> Case:
+    """Open a case; `opened_by=None` is the system (rules after an unattended import), and
+    then the case needs an `owner`."""
+    owner = owner or opened_by
+    if owner is None:
+        raise CaseworkError("a case opened by the system needs an owner")
     case = Case.objects.create(
         student=student,
         school=student_school(student, student.district.current_school_year),
-        owner=owner or opened_by,
+        owner=owner,
         tier=tier,
         opened_reason=reason[:300],
     )
@@ -486,13 +497,8 @@ def apply_rules(
         for r in evaluate(rule_set, history, as_of, logged_steps(case) if case else None)
         if r.counts
     ]
-    if case is None and found and by is not None:
-        case = open_case(
-            student=student,
-            opened_by=by,
-            reason=f"{found[0].citation}: {found[0].classification}",
-            tier=3,
-        )
+    if case is None and found:
+        case = _open_for_rules(student, by, found[0])
     if case is None:
         return {"created": 0, "flagged": 0}
     created = _create_steps(case, rule_set.ref, found)
@@ -505,6 +511,36 @@ def apply_rules(
         data={"rule_set": rule_set.ref, "created": created, "flagged": flagged},
     )
     return {"created": created, "flagged": flagged}
+
+
+def _open_for_rules(student: Student, by: User | None, first: Reached) -> Case | None:
+    """A classification reached with no open case: a case is opened (by `by`, or by the
+    system for an unattended run) and owned by the officer whose caseload holds the student,
+    else by `by`, so the due steps land on a worklist. Nobody to own it: no case (the watch
+    list still shows the student's flags)."""
+    owner = caseload_officer(student) or by
+    if owner is None:
+        return None
+    return open_case(
+        student=student,
+        opened_by=by,
+        owner=owner,
+        reason=f"{first.citation}: {first.classification}",
+        tier=3,
+    )
+
+
+def caseload_officer(student: Student) -> User | None:
+    """The officer longest responsible for the student (first caseload assignment)."""
+    from attend.accounts.models import CaseloadAssignment
+
+    first = (
+        CaseloadAssignment.objects.filter(student=student, officer__is_active=True)
+        .select_related("officer")
+        .order_by("assigned_at", "pk")
+        .first()
+    )
+    return first.officer if first else None
 
 
 def _create_steps(case: Case, ref: str, found: list[Reached]) -> int:
@@ -538,9 +574,8 @@ def apply_rules_for_students(
     """Re-run the truancy rules for the students an attendance import touched.
 
     1. One transaction per student, so one student's problem never rolls back the others.
-    2. With `by=None` (an unattended import) only students with an open case get new steps or
-       review flags; new crossings still reach the officer through the watch list. Pass the
-       importing user to open cases for new crossings too.
+    2. A new classification with no open case opens one: owned by `by`, or with `by=None`
+       (an unattended run) by the student's caseload officer (`_open_for_rules`).
     """
     from attend.roster.models import Student
 
@@ -552,3 +587,52 @@ def apply_rules_for_students(
         totals["created"] += result["created"]
         totals["flagged"] += result["flagged"]
     return totals
+
+
+def run_rules_job(
+    *, as_of: dt.date, since: dt.datetime | None = None, by: User | None = None, why: str = ""
+) -> Job:
+    """The truancy rules after an import (`since` = when it started) or an insights run, as a
+    visible Job: which students were checked, steps that became due, sent steps flagged."""
+    from attend.cases.queries import rules_candidates
+    from attend.jobs import actions as jobs
+
+    job = jobs.create_job(
+        kind="cases.rules",
+        title=f"Truancy rules as of {as_of}" + (f" after {why}" if why else ""),
+        created_by=by,
+        params={"as_of": as_of.isoformat(), "since": since.isoformat() if since else None},
+    )
+    students = sorted(rules_candidates(school_year=school_year_of(as_of), since=since))
+    jobs.start_job(job=job, total=len(students))
+    try:
+        totals = _rules_in_chunks(job, students, as_of, by)
+    except Exception as error:
+        jobs.fail_job(job=job, reason=f"{type(error).__name__}: {error}")
+        raise
+    jobs.finish_job(job=job, counts=totals)
+    return job
+
+
+def _rules_in_chunks(
+    job: Job, students: list[int], as_of: dt.date, by: User | None
+) -> dict[str, int]:
+    from attend.jobs import actions as jobs
+
+    totals = {"students": 0, "created": 0, "flagged": 0}
+    for start in range(0, len(students), 500):
+        part = apply_rules_for_students(
+            student_ids=students[start : start + 500], as_of=as_of, by=by
+        )
+        for key in totals:
+            totals[key] += part[key]
+        jobs.report_progress(job=job, done=totals["students"])
+    return totals
+
+
+def rules_line(counts: dict[str, Any]) -> str:
+    """The one line a command prints for a rules Job."""
+    return (
+        f"truancy rules: {counts['students']} students checked, "
+        f"{counts['created']} steps due, {counts['flagged']} sent steps flagged for review"
+    )

@@ -89,3 +89,31 @@ def watch_students(user: User, school_year: int, today: dt.date, threshold: int 
         .filter(unexcused__gte=threshold)
         .order_by("-unexcused", "last_name", "pk")
     )
+
+
+def rules_candidates(*, school_year: int, since: dt.datetime | None = None) -> set[int]:
+    """Students the truancy rules could newly classify or reclassify (system use, unscoped).
+
+    1. Students with an unexcused absence or a tardy this school year — the only events the
+       rule sets count — and students with an open case (an excuse may undo a classification).
+    2. With `since` (after an import): only those whose ledger rows were written or corrected
+       at or after it, so a daily import re-checks the day's changes, not the whole district.
+    """
+    from attend.attendance.choices import Category
+    from attend.attendance.models import AttendanceCorrection, AttendanceEvent
+    from attend.cases.models import Case
+    from attend.lib.dates import school_year_bounds
+
+    start, end = school_year_bounds(school_year)
+    year = AttendanceEvent.objects.filter(event_date__range=(start, end))
+    counted = year.filter(
+        deleted_at__isnull=True, category__in=(Category.UNEXCUSED, Category.TARDY)
+    )
+    candidates = set(counted.values_list("student_id", flat=True).distinct())
+    candidates |= set(Case.objects.open().values_list("student_id", flat=True))
+    if since is None:
+        return candidates
+    touched = set(year.filter(imported_at__gte=since).values_list("student_id", flat=True))
+    corrected = AttendanceCorrection.objects.filter(changed_at__gte=since)
+    touched |= set(corrected.values_list("event__student_id", flat=True))
+    return candidates & touched

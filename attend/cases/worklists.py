@@ -12,6 +12,8 @@ from attend.accounts.models import User
 from attend.cases.choices import StepStatus, TaskStatus
 from attend.cases.models import Case, LegalStep, Task
 from attend.cases.queries import watch_students
+from attend.insights.choices import DismissReason
+from attend.insights.flags import watch_flags
 from attend.roster.models import Guardian
 
 NEW_CROSSING_DAYS = 7
@@ -48,6 +50,9 @@ def worklists(user: User, today: dt.date) -> dict[str, Any]:
     return {
         # Until the insights engine's flags land: ≥ 3 unexcused ledger absences this year.
         "watch": watch_students(user, year, today).exclude(pk__in=with_case)[:100],
+        # The early-warning model's flags awaiting review (insights.flags), in the user's scope.
+        "risk": watch_flags(user),
+        "dismiss_reasons": DismissReason.choices,
         "tier2": mine.filter(tier=2),
         "tier3": mine.filter(Q(tier=3) | Q(legal_steps__status=StepStatus.DUE)).distinct(),
         "today": needs_action_today(user, mine, today),
