@@ -201,6 +201,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Officers' capacity as a percent of enrolled students (the list size k), the label horizon in
 # school days, and whether demographics may be model inputs (off: they feed only the audit).
 ATTEND_RISK_SHARE = env_int("ATTEND_RISK_CAPACITY_PERCENT", 5) / 100
+# When `attend worker` runs the nightly insights, truancy rules and risk scores (local time).
+ATTEND_NIGHTLY_AT = env_str("ATTEND_NIGHTLY_AT", "02:00")
 ATTEND_RISK_HORIZON = env_int("ATTEND_RISK_HORIZON_DAYS", 30)
 ATTEND_RISK_DEMOGRAPHICS = env_bool("ATTEND_RISK_DEMOGRAPHICS", False)
 

@@ -597,20 +597,15 @@ def run_rules_job(
     from attend.cases.queries import rules_candidates
     from attend.jobs import actions as jobs
 
-    job = jobs.create_job(
+    students = sorted(rules_candidates(school_year=school_year_of(as_of), since=since))
+    with jobs.running_job(
         kind="cases.rules",
         title=f"Truancy rules as of {as_of}" + (f" after {why}" if why else ""),
         created_by=by,
         params={"as_of": as_of.isoformat(), "since": since.isoformat() if since else None},
-    )
-    students = sorted(rules_candidates(school_year=school_year_of(as_of), since=since))
-    jobs.start_job(job=job, total=len(students))
-    try:
-        totals = _rules_in_chunks(job, students, as_of, by)
-    except Exception as error:
-        jobs.fail_job(job=job, reason=f"{type(error).__name__}: {error}")
-        raise
-    jobs.finish_job(job=job, counts=totals)
+        total=len(students),
+    ) as job:
+        jobs.finish_job(job=job, counts=_rules_in_chunks(job, students, as_of, by))
     return job
 
 

@@ -9,3 +9,9 @@ class JobStatus(models.TextChoices):
 
 
 TERMINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED})
+
+
+class ScheduleKind(models.TextChoices):
+    # One row per kind: the worker claims it when its deadline passes (house style: timers
+    # are deadline columns).
+    NIGHTLY = "nightly", "Nightly insights, truancy rules and risk scores"

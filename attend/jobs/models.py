@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from attend.jobs.choices import JobStatus
+from attend.jobs.choices import JobStatus, ScheduleKind
 
 
 class Job(models.Model):
@@ -46,3 +46,20 @@ class JobTransition(models.Model):
     from_status = models.CharField(max_length=12, choices=JobStatus.choices, blank=True)
     to_status = models.CharField(max_length=12, choices=JobStatus.choices)
     note = models.CharField(max_length=300, blank=True)
+
+
+class Schedule(models.Model):
+    """Recurring work for `attend worker`. `next_run_at` is the deadline; a worker claims a due
+    row with a conditional UPDATE that moves the deadline on, so two workers never both run
+    the same night."""
+
+    kind = models.CharField(max_length=20, choices=ScheduleKind.choices, unique=True)
+    at_time = models.TimeField(help_text="local time of day (settings.TIME_ZONE)")
+    next_run_at = models.DateTimeField(db_index=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_job = models.ForeignKey(
+        Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at_time:%H:%M}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from attend.accounts.choices import Role
-from attend.jobs.models import Job
+from attend.jobs.models import Job, Schedule
 
 if TYPE_CHECKING:
     from attend.accounts.models import User
@@ -18,3 +18,10 @@ def jobs_for(user: User) -> Any:
             created_by__isnull=True
         )
     return Job.objects.filter(created_by=user)
+
+
+def schedules_for(user: User) -> Any:
+    """District admins see the schedule (it runs for the whole installation); others do not."""
+    if user.is_authenticated and user.role == Role.DISTRICT_ADMIN:
+        return Schedule.objects.select_related("last_job").order_by("kind")
+    return Schedule.objects.none()

@@ -35,13 +35,18 @@ class Command(BaseCommand):
             self._serve(options["port"])
 
     def _serve(self, port: int) -> None:
-        """The web server in this process; the safety deadline loop beside it."""
-        loop = subprocess.Popen([sys.executable, "-m", "attend.cli", "safetyd"])
+        """The web server in this process; the safety deadline loop and the worker beside it."""
+        loops = [
+            subprocess.Popen([sys.executable, "-m", "attend.cli", name])
+            for name in ("safetyd", "worker")
+        ]
         try:
             call_command("serve", host="127.0.0.1", port=port)
         finally:
-            loop.terminate()
-            loop.wait(timeout=10)
+            for loop in loops:
+                loop.terminate()
+            for loop in loops:
+                loop.wait(timeout=10)
 
     def _print_logins(self, users: list[Any], port: int) -> None:
         out = self.stdout.write
