@@ -101,15 +101,19 @@ def run_import(
     try:
         reader(batch, lambda line: report_progress(job=job, done=0, line=line))
         district = _prepare(batch, district)
-    except Exception as crash:
-        fail_job(job=job, reason=f"import stopped: {crash}")
+        _collect(result, batch)
+        if result.error_count and not skip_invalid:
+            fail_job(job=job, reason=result.summary(), errors=result.errors)
+            raise ImportFailed(result)
+        assert district is not None
+        _write(result, batch, district, by)
+    except ImportFailed:
         raise
-    _collect(result, batch)
-    if result.error_count and not skip_invalid:
-        fail_job(job=job, reason=result.summary(), errors=result.errors)
-        raise ImportFailed(result)
-    assert district is not None
-    _write(result, batch, district, by)
+    except Exception as crash:
+        # Whatever stopped it (a reader, the database mid-write), the transaction rolled back
+        # and the Job must say so rather than stay "running".
+        fail_job(job=job, reason=f"import stopped: {type(crash).__name__}: {crash}"[:300])
+        raise
     finish_job(job=job, counts=result.counts(), errors=result.errors)
     return result
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -204,3 +205,21 @@ def test_it_rejects_the_non_conformant_sample_naming_each_header_problem(samples
     for written in ("userId", "agents", "grade", "schoolYearId", "userSourcedId"):
         assert f"column {written} is not a OneRoster 1.1 column" in report
     assert School.objects.count() == 0
+
+
+def test_a_crash_while_writing_fails_the_job_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from attend.jobs.models import Job
+    from attend.roster.importers import run
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise OSError("disk full")  # inside the write transaction, after every row was written
+
+    monkeypatch.setattr(run, "_fill", fail)
+    with pytest.raises(OSError, match="disk full"):
+        import_oneroster(path=bundle(tmp_path / "or"), by=None)
+    job = Job.objects.get()
+    assert job.status == "failed"
+    assert job.errors == ["import stopped: OSError: disk full"]
+    assert not Student.objects.exists() and not District.objects.exists()
