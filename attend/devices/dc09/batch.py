@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from attend.devices.dc09.decide import Event
 
-__all__ = ["BatchHandler", "GroupCommit", "TwoLanes"]
+__all__ = ["BatchHandler", "GroupCommit", "HeardLater", "TwoLanes"]
 
 log = logging.getLogger("attend.devices.dc09")
 
@@ -63,16 +63,69 @@ class GroupCommit:
         return outcomes
 
 
+class HeardLater:
+    """Link tests (NULL, periodic test reports): ACKed at once, their "last heard" written for
+    every device heard in the last `interval` seconds in one batch.
+
+    A link test records nothing but "this device was heard". The receiver already holds only
+    active devices (it reloads them every minute), so answering needs no database round trip;
+    that is what keeps the 99% of frames that are link tests off the commit path. The price:
+    a receiver killed between flushes forgets up to `interval` seconds of "last heard" times —
+    never an alarm, cancel or position, which go through the durable `GroupCommit` lane.
+    """
+
+    def __init__(self, flush: BatchHandler, *, interval: float = 1.0) -> None:
+        self.flush, self.interval = flush, interval
+        self._heard: dict[object, Event] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self.flushes = 0
+
+    async def __call__(self, event: Event) -> bool:
+        # The latest frame per device is all "last heard" needs.
+        self._heard[event.device_id if event.device_id is not None else event.account] = event
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush_soon())
+        return True
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.interval)
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Write what was heard since the last flush (also on a clean stop)."""
+        heard, self._heard = list(self._heard.values()), {}
+        if not heard:
+            return
+        try:
+            await self.flush(heard)
+            self.flushes += 1
+        except Exception:
+            log.exception("DC-09: last-heard times of %s devices not written", len(heard))
+
+    async def aclose(self) -> None:
+        if self._flusher is not None and not self._flusher.done():
+            self._flusher.cancel()
+        await self.drain()
+
+
 class TwoLanes:
-    """Route each event to one of two group commits: `urgent` events (alarms: they must be
-    durable before their ACK) and the rest (link tests), so that the steady stream of link
-    tests neither waits for nor delays an alarm's commit."""
+    """Route each event to one of two lanes: `urgent` events (alarms: they must be durable
+    before their ACK) to a group commit, the rest (link tests) to the other lane, so that the
+    steady stream of link tests neither waits for nor delays an alarm's commit."""
 
     def __init__(
-        self, *, urgent: Callable[[Event], bool], durable: GroupCommit, relaxed: GroupCommit
+        self,
+        *,
+        urgent: Callable[[Event], bool],
+        durable: GroupCommit,
+        relaxed: GroupCommit | HeardLater,
     ) -> None:
         self.urgent, self.durable, self.relaxed = urgent, durable, relaxed
 
     async def __call__(self, event: Event) -> bool:
         lane = self.durable if self.urgent(event) else self.relaxed
         return await lane(event)
+
+    async def aclose(self) -> None:
+        if isinstance(self.relaxed, HeardLater):
+            await self.relaxed.aclose()

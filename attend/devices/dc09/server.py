@@ -90,6 +90,9 @@ class Receiver:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        closing = getattr(self.handler, "aclose", None)
+        if closing is not None:  # e.g. write the last second's "last heard" times
+            await closing()
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(work)

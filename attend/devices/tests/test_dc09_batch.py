@@ -15,7 +15,8 @@ from attend.accounts.actions import create_user
 from attend.accounts.choices import Role
 from attend.devices.actions import register_dc09_device, revoke_device
 from attend.devices.dc09 import Event, decide, encode_message
-from attend.devices.dc09.batch import GroupCommit, TwoLanes
+from attend.devices.dc09.batch import GroupCommit, HeardLater, TwoLanes
+from attend.devices.dc09.decide import EventKind
 from attend.devices.dc09.django_handler import handle_batch_sync, load_accounts_sync
 from attend.devices.models import Device
 from attend.safety.models import Alarm
@@ -147,3 +148,83 @@ def test_it_sends_alarms_and_link_tests_down_separate_lanes() -> None:
         return alarms.sizes, tests.sizes
 
     assert run(scenario()) == ([1], [2])
+
+
+def heard(device_id: int, second: int) -> Event:
+    return Event(
+        kind=EventKind.SUPERVISION,
+        account=f"A{device_id}",
+        seq=f"{second:04d}",
+        receiver=None,
+        line="0",
+        token="NULL",
+        data="",
+        device_id=device_id,
+        received_at=timezone.now().replace(second=second, microsecond=0),
+    )
+
+
+def test_it_acks_link_tests_at_once_and_writes_the_latest_per_device_later() -> None:
+    async def scenario() -> tuple[list[bool], list[list[Any]]]:
+        written: list[list[Any]] = []
+
+        async def flush(events: Sequence[Any]) -> list[bool]:
+            written.append(list(events))
+            return [True] * len(events)
+
+        lane = HeardLater(flush, interval=0.05)  # type: ignore[arg-type]
+        acks = [await lane(heard(1, 1)), await lane(heard(2, 1)), await lane(heard(1, 2))]
+        assert written == []  # nothing waited for the database
+        await asyncio.sleep(0.2)
+        return acks, written
+
+    acks, written = run(scenario())
+    assert acks == [True, True, True]
+    assert [(e.device_id, e.received_at.second) for e in written[0]] == [(1, 2), (2, 1)]
+    assert len(written) == 1
+
+
+def test_a_failed_last_heard_write_is_logged_and_the_next_one_goes_through() -> None:
+    async def scenario() -> list[int]:
+        sizes: list[int] = []
+        failing = [True]
+
+        async def flush(events: Sequence[Any]) -> list[bool]:
+            if failing.pop() if failing else False:
+                raise RuntimeError("database went away")
+            sizes.append(len(events))
+            return [True] * len(events)
+
+        lane = HeardLater(flush, interval=60)  # type: ignore[arg-type]
+        await lane(heard(1, 1))
+        await lane.drain()  # fails, logged
+        assert await lane(heard(2, 1)) is True
+        await lane.aclose()  # a clean stop writes what is pending
+        return sizes
+
+    assert run(scenario()) == [1]
+
+
+def test_the_receiver_writes_pending_last_heard_times_when_it_stops() -> None:
+    from attend.devices.dc09.server import Receiver
+
+    async def scenario() -> list[int]:
+        sizes: list[int] = []
+
+        async def flush(events: Sequence[Any]) -> list[bool]:
+            sizes.append(len(events))
+            return [True] * len(events)
+
+        alarms = FakeStore()
+        lanes = TwoLanes(
+            urgent=lambda e: False,
+            durable=GroupCommit(alarms.commit),  # type: ignore[arg-type]
+            relaxed=HeardLater(flush, interval=60),  # type: ignore[arg-type]
+        )
+        receiver = Receiver(handler=lanes)
+        await receiver.start("127.0.0.1", 0)
+        await lanes(heard(7, 3))
+        await receiver.stop()
+        return sizes
+
+    assert run(scenario()) == [1]

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from attend.devices.dc09 import django_handler
-from attend.devices.dc09.batch import GroupCommit, TwoLanes
+from attend.devices.dc09.batch import GroupCommit, HeardLater, TwoLanes
 from attend.devices.dc09.crypto import default_cipher
 from attend.devices.dc09.server import Receiver
 
@@ -23,18 +23,18 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 
 def receiver_handler() -> TwoLanes:
-    """One transaction per batch of waiting frames — the commit, not the frame, is the unit of
-    cost — in two lanes: alarms, cancels and positions durable; link tests not waiting for
-    the WAL flush (see dc09/batch.py and `handle_batch_sync`)."""
+    """Two lanes (see dc09/batch.py): alarms, cancels and positions in one durable transaction
+    per batch of waiting frames — the commit, not the frame, is the unit of cost — each ACKed
+    after it; link tests ACKed at once, their "last heard" written once a second."""
     return TwoLanes(
         urgent=django_handler.writes_records,
         durable=GroupCommit(django_handler.handle_batch),
-        relaxed=GroupCommit(django_handler.handle_link_tests),
+        relaxed=HeardLater(django_handler.handle_link_tests),
     )
 
 
 class Command(BaseCommand):
-    help = "Run the SIA DC-09 receiver: ACK only after the event is committed."
+    help = "Run the SIA DC-09 receiver: alarms are ACKed only after they are committed."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--listen", default="0.0.0.0:12300", help="HOST:PORT (TCP and UDP)")
