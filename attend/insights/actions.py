@@ -10,6 +10,7 @@ import pyarrow as pa
 from django.db import transaction
 from django.utils import timezone
 
+from attend.accounts.choices import Role
 from attend.audit.actions import record_change
 from attend.insights.choices import (
     FLAG_MOVES,
@@ -27,6 +28,7 @@ from attend.insights.models import (
     ModelVersion,
     ModelVersionTransition,
     PatternFlag,
+    RiskCapacity,
     RiskScore,
     StudentSnapshot,
 )
@@ -396,3 +398,85 @@ def dismiss_flag(*, review: FlagReview, by: User, reason: str, note: str = "") -
         data={"reason": reason, "model": review.model_version.run_id},
     )
     return review
+
+
+# --- capacity: the watch list's k per school or officer (RISK.md 5) --------------------------
+
+# An officer's caseload above this is a typing slip, not a plan.
+MAX_OFFICER_CAPACITY = 1000
+
+
+@transaction.atomic
+def set_risk_capacity(
+    *,
+    by: User,
+    school: School | None = None,
+    officer: User | None = None,
+    students: int | None,
+) -> RiskCapacity | None:
+    """Set how many students a school's officers (or one officer) can serve; `students`
+    None clears the setting, and the school or officer is back on the default.
+
+    1. Check: one of school/officer, in `by`'s district; 0 ≤ students ≤ the school's
+       enrolled students (an officer: ≤ MAX_OFFICER_CAPACITY).
+    2. Create, update or delete the one row, with a change-log row holding before/after.
+    Scores already stored keep their flags; the next nightly scoring uses the new k.
+    """
+    district_id = by.district_id
+    if district_id is None:
+        raise RiskError("Only district staff set capacities.")
+    target = _capacity_target(district_id, school, officer)
+    if students is not None:
+        _check_capacity(school, students)
+    row = RiskCapacity.objects.select_for_update().filter(**target).first()
+    before = row.students if row else None
+    if students is None:
+        if row is not None:
+            record_change(actor=by, action="risk.capacity.clear", target=row, data=_said(row))
+            row.delete()
+        return None
+    if row is None:
+        row = RiskCapacity(district_id=district_id, **target)
+    row.students, row.updated_by, row.updated_at = students, by, timezone.now()
+    row.save()
+    record_change(
+        actor=by, action="risk.capacity.set", target=row, data={**_said(row), "before": before}
+    )
+    return row
+
+
+def _capacity_target(
+    district_id: int, school: School | None, officer: User | None
+) -> dict[str, Any]:
+    if (school is None) == (officer is None):
+        raise RiskError("Set a capacity for one school or for one officer.")
+    if school is not None:
+        if school.district_id != district_id:
+            raise RiskError(f"{school.name} is not a school of your district.")
+        return {"school": school}
+    assert officer is not None
+    if officer.district_id != district_id or officer.role != Role.OFFICER:
+        raise RiskError(f"{officer} is not an attendance officer of your district.")
+    return {"officer": officer}
+
+
+def _check_capacity(school: School | None, students: int) -> None:
+    from attend.insights.queries import enrolled_counts
+
+    if students < 0:
+        raise RiskError("A capacity cannot be negative.")
+    if school is None:
+        if students > MAX_OFFICER_CAPACITY:
+            raise RiskError(f"An officer's capacity is at most {MAX_OFFICER_CAPACITY}.")
+        return
+    enrolled = enrolled_counts([school]).get(school.pk, 0)
+    if students > enrolled:
+        raise RiskError(
+            f"{school.name} has {enrolled} enrolled students: its capacity is at most that."
+        )
+
+
+def _said(row: RiskCapacity) -> dict[str, Any]:
+    """The setting in the change log: what it is for and the number."""
+    who = {"school": row.school.school_id} if row.school else {"officer": str(row.officer)}
+    return {**who, "students": row.students}

@@ -264,3 +264,58 @@ class FlagReviewTransition(models.Model):
 
     class Meta:
         ordering = ["at", "pk"]
+
+
+class RiskCapacityQuerySet(models.QuerySet["RiskCapacity"]):
+    def for_user(self, user: Any) -> RiskCapacityQuerySet:
+        """Settings of the user's district (operational numbers, no student records)."""
+        if not (user.is_authenticated and user.district_id):
+            return self.none()
+        return self.filter(district_id=user.district_id)
+
+
+class RiskCapacity(models.Model):
+    """How many students a school's officers, or one officer, can serve (RISK.md 5): the
+    watch list's k. Exactly one of school and officer is set; no row means the default
+    (a share of the school's students). The rule is `risk.capacity.school_k`."""
+
+    district = models.ForeignKey("roster.District", on_delete=models.CASCADE, related_name="+")
+    school = models.ForeignKey(
+        "roster.School", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    students = models.PositiveIntegerField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = RiskCapacityQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(school__isnull=False) & models.Q(officer__isnull=True))
+                | (models.Q(school__isnull=True) & models.Q(officer__isnull=False)),
+                name="risk_capacity_school_or_officer",
+            ),
+            models.UniqueConstraint(
+                fields=["school"],
+                condition=models.Q(school__isnull=False),
+                name="one_risk_capacity_per_school",
+            ),
+            models.UniqueConstraint(
+                fields=["officer"],
+                condition=models.Q(officer__isnull=False),
+                name="one_risk_capacity_per_officer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Capacity {self.students} for {self.school or self.officer}"

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,9 +17,10 @@ from attend.accounts.models import User
 from attend.accounts.permissions import roles_required
 from attend.insights import actions, dashboards, flags
 from attend.insights.choices import MODEL_MOVES, ModelStatus
+from attend.insights.forms import CapacityForm
 from attend.insights.models import FlagReview, ModelVersion, PatternFlag
-from attend.insights.queries import PATTERN_LABELS, latest_run
-from attend.roster.models import Student
+from attend.insights.queries import PATTERN_LABELS, capacity_page, latest_run
+from attend.roster.models import District, Student
 from attend.roster.queries import schools_for_user
 
 
@@ -88,12 +90,16 @@ def _flagged(user: User, run: Any, school: Any) -> list[dict[str, Any]]:
 # --- early-warning risk: the model page and the officer's review of a flag -----------------
 
 CASEWORKERS = (Role.OFFICER, Role.SUPERVISOR, Role.DISTRICT_ADMIN)
+# Capacity is the district admin's to set; supervisors read it for their schools.
+CAPACITY_READERS = (Role.DISTRICT_ADMIN, Role.SUPERVISOR)
 
 
 @roles_required(AGGREGATE_ROLES)
 def risk_models(request: HttpRequest) -> HttpResponse:
-    versions = ModelVersion.objects.for_user(_user(request)).select_related("activated_by")
-    return render(request, "insights/risk_models.html", {"versions": versions})
+    user = _user(request)
+    versions = ModelVersion.objects.for_user(user).select_related("activated_by")
+    context = {"versions": versions, "can_see_capacity": user.role in CAPACITY_READERS}
+    return render(request, "insights/risk_models.html", context)
 
 
 @roles_required(AGGREGATE_ROLES)
@@ -105,6 +111,7 @@ def risk_model(request: HttpRequest, pk: int) -> HttpResponse:
     cells = flags.misidentification(version, user)
     context = {
         "version": version,
+        "can_see_capacity": user.role in CAPACITY_READERS,
         "card": _card_html(version),
         "cells": cells,
         "total": flags.totals(cells, suppress=user.role == Role.ANALYST),
@@ -187,3 +194,50 @@ def dismiss_flag(request: HttpRequest, pk: int) -> HttpResponse:
         return _back(request)
     messages.success(request, f"Flag on {review.student} dismissed.")
     return _back(request)
+
+
+# --- capacity: how many students each school's watch list holds (RISK.md 5) --------------
+
+
+@roles_required(CAPACITY_READERS)
+def risk_capacity(request: HttpRequest) -> HttpResponse:
+    """Each school's k with where it comes from; a district admin changes or clears a
+    school's or an officer's number, one plain form per row."""
+    user = _user(request)
+    if user.district is None:
+        raise PermissionDenied("Capacity is a district's setting.")
+    can_edit = user.role == Role.DISTRICT_ADMIN
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Only a district admin sets capacities.")
+        _save_capacity(request, user, user.district)
+        return redirect("insights:risk_capacity")
+    context = {**capacity_page(user), "can_edit": can_edit}
+    return render(request, "insights/risk_capacity.html", context)
+
+
+def _save_capacity(request: HttpRequest, user: User, district: District) -> None:
+    form = CapacityForm(request.POST)
+    if not form.is_valid():
+        errors = [str(e) for field in form.errors.values() for e in field]
+        messages.error(request, " ".join(errors) or "Enter a whole number of students.")
+        return
+    data = form.cleaned_data
+    school = officer = None
+    if data["school"] is not None:
+        school = get_object_or_404(schools_for_user(user), pk=data["school"])
+    else:
+        mine = User.objects.filter(district=district, role=Role.OFFICER)
+        officer = get_object_or_404(mine, pk=data["officer"])
+    try:
+        row = actions.set_risk_capacity(
+            by=user, school=school, officer=officer, students=data["students"]
+        )
+    except actions.RiskError as error:
+        messages.error(request, str(error))
+        return
+    name = school.name if school else str(officer)
+    if row is None:
+        messages.success(request, f"{name}: back to the default.")
+    else:
+        messages.success(request, f"{name}: capacity {row.students} students.")

@@ -1,7 +1,10 @@
-"""App mode: the risk model on the database — nightly scores as a Job, versions from runs.
+"""App mode: the risk model on the database — training, reports and nightly scores as Job
+rows, versions from runs.
 
 The features read the same normalised tables as lake mode (`app_source.database_input`),
-restricted to one district, so a score in the app and a score from `--edfi` agree.
+restricted to one district, so a score in the app and a score from `--edfi` agree. One
+difference, on purpose: the app flags each school's top k from the district's capacity
+settings (`capacity.school_k`), where lake mode and validation take a district-wide share.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ import pandas as pd
 from attend.insights import actions
 from attend.insights.choices import ModelStatus
 from attend.insights.models import ModelVersion
+from attend.insights.queries import district_capacity
 from attend.jobs import actions as jobs
 from attend.lib.dates import school_year_bounds, school_year_of
 from attend.roster.models import District, School, Student
 
 from . import store
 from .features import Lake
-from .pipeline import score_lake
+from .pipeline import TRAIN_STAGES, Options, Step, headline, score_lake, train_run
 
 if TYPE_CHECKING:
     from attend.accounts.models import User
@@ -102,8 +106,10 @@ def score_district(*, district: District, as_of: dt.date, by: User | None = None
     """`attend risk score` in app mode: a Job that scores every enrolled student under each
     active version and raises the watch-list flags.
 
-    1. A Job row. 2. Read the district's year from the database. 3. Per active version:
-    features, scores, ranks, reasons with their days. 4. Store scores and flags (one action).
+    1. A Job row. 2. Read the district's year and capacity settings from the database.
+    3. Per active version: features, scores, ranks, each school's top k (capacity, else the
+    version's share of the school's students), reasons with their days. 4. Store scores and
+    flags (one action).
     """
     versions = active_versions(district)
     if not versions:
@@ -130,11 +136,13 @@ def _score_versions(
     job: Job, district: District, as_of: dt.date, versions: list[ModelVersion], by: User | None
 ) -> dict[str, Any]:
     lake = district_lake(district, as_of)
+    capacity = district_capacity(district)
     done = 1
     jobs.report_progress(job=job, done=done, line=f"read {len(lake.enrollments):,} enrollments")
     counts: dict[str, Any] = {}
     for version in versions:
-        scored = score_lake(lake, Path(version.folder), as_of, share=version.share)
+        folder = Path(version.folder)
+        scored = score_lake(lake, folder, as_of, share=version.share, capacity=capacity)
         done += 1
         jobs.report_progress(job=job, done=done, line=f"{version.run_id}: scored {len(scored):,}")
         found = actions.store_risk_scores(
@@ -145,3 +153,124 @@ def _score_versions(
         for name, value in found.items():
             counts[name] = counts.get(name, 0) + value
     return counts
+
+
+# --- `attend risk train` and `attend risk report` as Job rows (house style 13) --------------
+
+
+class JobFailed(Exception):
+    """Long work that failed: its Job row is failed with the reason; the cause is chained."""
+
+    def __init__(self, job: Job, error: Exception) -> None:
+        super().__init__(f"job {job.pk} failed: {type(error).__name__}: {error}")
+        self.job = job
+
+
+def _fail(job: Job, error: Exception) -> JobFailed:
+    jobs.fail_job(job=job, reason=f"{type(error).__name__}: {error}")
+    return JobFailed(job, error)
+
+
+def _steps(job: Job, watch: Step) -> Step:
+    """A progress callback that counts each line it hears as one step done."""
+    done = 0
+
+    def step(line: str) -> None:
+        nonlocal done
+        done += 1
+        jobs.report_progress(job=job, done=done, line=line)
+        watch(line)
+
+    return step
+
+
+def train_job(
+    *,
+    edfi: Path,
+    models_dir: Path,
+    options: Options,
+    as_of: dt.date | None = None,
+    district: District | None = None,
+    by: User | None = None,
+    watch: Step = lambda _: None,
+) -> tuple[Job, Path, ModelVersion | None]:
+    """`attend risk train` as a Job: (job, run folder, the version registered for the
+    district or None). Without a district the job has no owner (created_by None).
+
+    1. A Job row, one step per TRAIN_STAGES entry (+1 to register). 2. `train_run`,
+    each stage a progress line. 3. Register the run for the district. 4. Counts from the
+    run: examples, fold sizes, folds won, fairness flags. A failure fails the Job with
+    the reason and raises JobFailed. `watch` hears the progress lines too (a terminal).
+    """
+    where = district.name if district else "no district"
+    job = jobs.create_job(
+        kind="risk_train",
+        title=f"Risk training on {edfi.name} ({where})",
+        created_by=by,
+        params={
+            "edfi": str(edfi),
+            "label": options.label,
+            "as_of": as_of.isoformat() if as_of else None,
+            "district": district.lea_id if district else None,
+        },
+    )
+    jobs.start_job(job=job, total=len(TRAIN_STAGES) + (1 if district else 0))
+    step = _steps(job, watch)
+    try:
+        folder = train_run(edfi, models_dir, as_of=as_of, options=options, progress=step)
+        version = register_run(folder, district=district, by=by) if district else None
+    except Exception as error:
+        raise _fail(job, error) from error
+    if version is not None:
+        step(f"registered for {district} as model version {version.pk} (trained)")
+    jobs.finish_job(job=job, counts=_train_counts(store.load(folder)))
+    return job, folder, version
+
+
+def _train_counts(run: dict[str, Any]) -> dict[str, Any]:
+    from .fairness import flags
+
+    metrics = run["metrics"]
+    folds = metrics.get("folds", [])
+    return {
+        "examples": int(run.get("examples", 0)),
+        **{f"{name} examples": size for name, size in metrics.get("sizes", {}).items()},
+        "folds": len(folds),
+        "folds won": sum(1 for fold in folds if fold.get("beats_all_baselines")),
+        "fairness flags": len(flags(run.get("fairness", []))),
+    }
+
+
+def report_job(*, folder: Path, by: User | None = None) -> tuple[Job, list[str]]:
+    """`attend risk report` as a Job: (job, the headline lines).
+
+    1. A Job row. 2. Read run.json (a folder without one fails the Job, with the reason).
+    3. The headline figures, each a log line. 4. The card's path. Counts as in training.
+    A failure fails the Job with the reason and raises JobFailed.
+    """
+    job = jobs.create_job(
+        kind="risk_report",
+        title=f"Risk run report for {folder.name}",
+        created_by=by,
+        params={"run_dir": str(folder)},
+    )
+    jobs.start_job(job=job, total=3)
+    try:
+        run, lines = _report(job, folder)
+    except Exception as error:
+        raise _fail(job, error) from error
+    jobs.finish_job(job=job, counts=_train_counts(run))
+    return job, lines
+
+
+def _report(job: Job, folder: Path) -> tuple[dict[str, Any], list[str]]:
+    if not (folder / "run.json").is_file():
+        raise FileNotFoundError(f"{folder} is not a run folder (no run.json)")
+    run = store.load(folder)
+    jobs.report_progress(job=job, done=1, line=f"run: {run['run_id']} ({run.get('label')})")
+    lines = headline(run)
+    jobs.report_progress(job=job, done=2, line="headline: " + "\n".join(lines))
+    card = folder / "card.md"
+    said = f"card: {card}" if card.is_file() else f"card: missing ({card} not found)"
+    jobs.report_progress(job=job, done=3, line=said)
+    return run, lines

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from . import card, features, score, store, train
+from .capacity import Capacity
 
 Step = Callable[[str], None]
 
@@ -53,6 +54,10 @@ def known_as_of(lake: features.Lake, as_of: date) -> features.Lake:
     )
 
 
+# The stages `train_run` reports, one progress line each as it ends (a Job's steps).
+TRAIN_STAGES = ("lake", "features", "calibration", "baselines", "folds", "fairness", "card")
+
+
 def train_run(
     edfi: Path,
     models_dir: Path,
@@ -61,16 +66,16 @@ def train_run(
     options: Options = Options(),
     progress: Step = lambda _: None,
 ) -> Path:
-    """Read, build examples, train and evaluate, write the run folder with its card."""
-    progress("reading the lake")
+    """Read, build examples, train and evaluate, write the run folder with its card.
+    `progress` hears one line per TRAIN_STAGES entry, each starting with the stage's name."""
     lake = features.read_lake(edfi)
     if as_of is not None:
         lake = known_as_of(lake, as_of)
-    progress("building as-of examples")
+    progress(f"lake: {len(lake.enrollments):,} enrollments, {len(lake.events):,} events")
     frame = features.training_frame(
         lake, step=options.step, horizon=options.horizon, demographics=options.demographics
     )
-    progress(f"training on {len(frame):,} examples")
+    progress(f"features: {len(frame):,} as-of examples")
     result = train.run(
         frame,
         horizon=options.horizon,
@@ -79,8 +84,8 @@ def train_run(
         label=options.label,
         n_jobs=options.n_jobs,
         n_folds=options.n_folds,
+        progress=progress,
     )
-    progress("writing the run and its model card")
     run_id = store.new_run_id()
     meta: dict[str, Any] = {
         "run_id": run_id,
@@ -94,6 +99,7 @@ def train_run(
     }
     folder = store.save(result, models_dir / run_id, meta)
     card.write(store.load(folder), folder, options.bowers_csv)
+    progress(f"card: run {run_id} and its model card in {folder}")
     return folder
 
 
@@ -111,15 +117,19 @@ def score_lake(
     as_of: date,
     *,
     share: float = 0.05,
+    capacity: Capacity | None = None,
     progress: Step = lambda _: None,
 ) -> pd.DataFrame:
-    """Features as of the date (the one-date path), then scores, ranks, flags, reasons."""
+    """Features as of the date (the one-date path), then scores, ranks, flags, reasons.
+    `capacity` (app mode) sets k per school; without it k is the district's share."""
     run = store.load(run_dir)
     progress("building features")
     asof = features.scoring(lake, as_of, demographics=bool(run["demographics"]))
     progress(f"scoring {len(asof.frame):,} students")
     booster = score.load_booster(run_dir)
-    return score.score_frame(asof.frame, booster, run, share=share, evidence=asof.evidence)
+    return score.score_frame(
+        asof.frame, booster, run, share=share, evidence=asof.evidence, capacity=capacity
+    )
 
 
 def headline(run: dict[str, Any]) -> list[str]:

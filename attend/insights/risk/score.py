@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .capacity import Capacity, school_k
 from .reasons import sentences, top_families
 
 # (frame row positions, each row's reason families) → each family's evidence dates.
@@ -33,9 +34,10 @@ def score_frame(
     *,
     share: float = 0.05,
     evidence: Evidence | None = None,
+    capacity: Capacity | None = None,
 ) -> pd.DataFrame:
     """`rank_frame`, then the flagged rows' reasons (`explain_flagged`), sorted by rank."""
-    out = rank_frame(frame, booster, run, share=share)
+    out = rank_frame(frame, booster, run, share=share, capacity=capacity)
     chosen = np.flatnonzero(out["flagged"].to_numpy())
     out["reasons"], out["reason_list"] = explain_rows(
         frame, booster, run["columns"], chosen, evidence
@@ -44,13 +46,21 @@ def score_frame(
 
 
 def rank_frame(
-    frame: pd.DataFrame, booster: Any, run: dict[str, Any], *, share: float = 0.05
+    frame: pd.DataFrame,
+    booster: Any,
+    run: dict[str, Any],
+    *,
+    share: float = 0.05,
+    capacity: Capacity | None = None,
 ) -> pd.DataFrame:
-    """Score and rank every enrolled student-school; flag the top k = share x students.
+    """Score and rank every enrolled student-school; flag the top k.
 
     1. Students already chronic on known data get no score, are ranked after everyone else
        and never flagged: they need the chronic-absence process, not a prediction.
-    2. Ranks in the district (what k is taken over, as in validation) and in the school.
+    2. Ranks in the district and in the school.
+    3. Without `capacity` (lake mode, as in validation): the district's top
+       k = ceil(share x students). With it (app mode): each school's top k_school, from
+       the district's settings (`capacity.school_k`), since officers serve schools.
     Rows stay in `frame`'s order.
     """
     columns = run["columns"]
@@ -66,9 +76,17 @@ def rank_frame(
     out["rank_school"] = (
         order_key.groupby(frame["school_id"].to_numpy()).rank(method="first").astype(int)
     ).to_numpy()
-    k = math.ceil(share * len(frame))
-    out["flagged"] = (out["rank"] <= k) & ~chronic
+    out["flagged"] = _within_k(out, share, capacity) & ~chronic
     return out
+
+
+def _within_k(ranked: pd.DataFrame, share: float, capacity: Capacity | None) -> np.ndarray:
+    if capacity is None:
+        return (ranked["rank"] <= math.ceil(share * len(ranked))).to_numpy()
+    schools = ranked["school_id"].astype(str)
+    enrolled = {str(school): int(n) for school, n in schools.value_counts().items()}
+    k = school_k(enrolled, capacity, share)
+    return (ranked["rank_school"] <= schools.map(k)).to_numpy()
 
 
 def explain_rows(

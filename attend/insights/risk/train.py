@@ -6,6 +6,7 @@ Everything returns plain data (dicts, arrays, DataFrames); `store.py` writes the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,8 +206,10 @@ def run(
     label: str = "label",
     n_jobs: int = 1,
     n_folds: int = 3,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> RunResult:
     """Train, calibrate and evaluate on a rolling split; baselines and audit on the test fold.
+    `progress` hears one line as each stage ends (calibration, baselines, folds, fairness).
 
     1. Keep rows whose label is complete; split by date (`plan_split`), and by student for
        the year-end label (`Design`).
@@ -230,12 +233,14 @@ def run(
     test = judge[split.masks(judge["nb"])[2]].copy()
     model = fit_lgbm(train, columns, label, n_jobs)
     calibrator = calibrate(model.predict_proba(calib[columns])[:, 1], calib[label].to_numpy())
+    progress(f"calibration: LightGBM on {len(train):,} examples, isotonic on {len(calib):,}")
     logistic = fit_logistic(train, columns, label)
     probs = calibrator.predict(model.predict_proba(test[columns])[:, 1])
     raw = model.predict_proba(test[columns])[:, 1]
     scores = {"model": raw, "logistic": logistic_scores(logistic, test), **baseline_scores(test)}
     result = RunResult(model, calibrator, logistic, columns, split)
     result.metrics = _metrics(test, scores, probs, share, label, design.enrolled)
+    progress(f"baselines: {_precisions(result.metrics)} on {len(test):,} test examples")
     result.metrics["label"] = label
     result.metrics["student_disjoint"] = design.disjoint
     result.metrics["sizes"] = {"train": len(train), "calibration": len(calib), "test": len(test)}
@@ -243,13 +248,22 @@ def run(
         name: [str(part["d"].min().date()), str(part["d"].max().date())]
         for name, part in (("train", train), ("calibration", calib), ("test", test))
     }
-    result.metrics["folds"] = rolling_validation(
-        usable, columns, design, share=share, n_folds=n_folds, n_jobs=n_jobs
-    )
+    folds = rolling_validation(usable, columns, design, share=share, n_folds=n_folds, n_jobs=n_jobs)
+    result.metrics["folds"] = folds
+    won = sum(1 for fold in folds if fold["beats_all_baselines"])
+    progress(f"folds: {len(folds)} rolling folds, the model beat every baseline in {won}")
     result.reliability = reliability_table(test[label].to_numpy(), probs)
     test["flagged"] = at_k(test, raw, share, label, design.enrolled)["mask"]
     result.fairness = fairness.audit(test, label, "flagged")
+    outside = len(fairness.flags(result.fairness))
+    progress(f"fairness: {len(result.fairness)} groups, {outside} ratios outside 0.8-1.25")
     return result
+
+
+def _precisions(metrics: dict[str, Any]) -> str:
+    """Each ranking's precision@k in one progress line (model, logistic, baselines)."""
+    points = metrics["at_k"]
+    return "precision@k " + ", ".join(f"{n} {p['precision']:.3f}" for n, p in points.items())
 
 
 @dataclass(frozen=True)

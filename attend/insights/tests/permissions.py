@@ -29,6 +29,8 @@ MATRIX: dict[str, tuple[Any, dict[str, int]]] = {
 # dismissing a flag is casework. POST-only URLs answer a GET with 405 once the role passes.
 RISK_MODEL = {**AGGREGATE, "nina": 404}
 CASEWORK_POST = only(dict.fromkeys(("olivia", "omar", "otto", "sam", "dana", "nina"), 405))
+# Capacity: district admins edit their own district's numbers, supervisors read their schools'.
+CAPACITY = only({"dana": 200, "nina": 200, "sam": 200})
 
 
 def setup(cls: Any) -> None:
@@ -48,6 +50,7 @@ MATRIX.update(
             lambda t: {"pk": t.risk_version.pk},
             only({"dana": 405, "nina": 405}),
         ),
+        "insights:risk_capacity": (lambda t: {}, CAPACITY),
         "insights:risk_flag_confirm": (lambda t: {"pk": 1}, CASEWORK_POST),
         "insights:risk_flag_dismiss": (lambda t: {"pk": 1}, CASEWORK_POST),
     }

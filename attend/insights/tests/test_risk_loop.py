@@ -266,14 +266,19 @@ class NightlyScoringTests(BaseTestCase):
         self.assertEqual(job.counts["scored"], 3)
         scores = RiskScore.objects.filter(model_version=self.version, as_of=AS_OF)
         self.assertEqual(scores.count(), 3)
-        flagged = scores.get(selected=True)  # k = ceil(5% of 3) = 1
+        # No capacity set: each school's k = ceil(5% of its students) = 1.
+        self.assertEqual(
+            set(scores.filter(selected=True).values_list("student", flat=True)),
+            {self.ada.pk, self.cora.pk},
+        )
+        flagged = scores.get(selected=True, school=self.lincoln)
         self.assertEqual(
             (flagged.student, flagged.rank_district, flagged.rank_school), (self.ada, 1, 1)
         )
         self.assertGreater(flagged.score or 0, scores.get(student=self.ben).score or 0)
         days = {day for reason in flagged.reasons for day in reason["days"]}
         self.assertTrue(days and days <= {d.isoformat() for d in self._ada_days()})
-        review = FlagReview.objects.get()
+        review = FlagReview.objects.get(school=self.lincoln)
         self.assertEqual((review.student, review.status), (self.ada, FlagStatus.PENDING))
         self.assertEqual(self.version.run_id, store.load(trained_run())["run_id"])
 

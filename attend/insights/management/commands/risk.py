@@ -92,27 +92,34 @@ class Command(BaseCommand):
         return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
 
     def _train(self, options: dict[str, Any]) -> None:
-        from attend.insights.risk import headline, store, train_run
+        """A Job row (with or without a district), shown here as a spinner."""
+        from attend.insights.risk import headline, store
+        from attend.insights.risk.app import JobFailed, train_job
 
         models_dir = options["models_dir"] or _models_dir()
         district = _district(options["district"])
         with self._progress() as bar:
             task = bar.add_task("risk train", total=None)
-            folder = train_run(
-                options["edfi"],
-                models_dir,
-                as_of=options["as_of"],
-                options=_options(LABELS[options["label"]]),
-                progress=lambda text: bar.update(task, description=text),
-            )
+            try:
+                job, folder, version = train_job(
+                    edfi=options["edfi"],
+                    models_dir=models_dir,
+                    as_of=options["as_of"],
+                    options=_options(LABELS[options["label"]]),
+                    district=district,
+                    watch=lambda text: bar.update(task, description=text),
+                )
+            except JobFailed as error:
+                raise CommandError(str(error)) from error
         self.stdout.write("\n".join(headline(store.load(folder))))
         self.stdout.write(f"run folder: {folder}\nmodel card: {folder / 'card.md'}")
-        if district is None:
+        self.stdout.write(
+            f"job {job.pk} · " + ", ".join(f"{k} {v:,}" for k, v in job.counts.items())
+        )
+        if version is None:
             self.stdout.write("not registered: pass --district to register it for a district")
             return
-        from attend.insights.risk.app import register_run
-
-        version = register_run(folder, district=district)
+        assert district is not None
         self.stdout.write(
             f"registered for {district.name} as model version {version.pk} (trained); "
             f"`attend risk activate {version.run_id}` makes it score nightly"
@@ -197,13 +204,15 @@ class Command(BaseCommand):
         self.stdout.write(f"model version {version.run_id} is now {version.status}")
 
     def _report(self, options: dict[str, Any]) -> None:
-        from attend.insights.risk import headline, store
+        from attend.insights.risk.app import JobFailed, report_job
 
         folder = options["run_dir"]
-        if not (folder / "run.json").is_file():
-            raise CommandError(f"{folder} is not a run folder (no run.json)")
-        self.stdout.write("\n".join(headline(store.load(folder))))
-        self.stdout.write(f"model card: {folder / 'card.md'}")
+        try:
+            job, lines = report_job(folder=folder)
+        except JobFailed as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write("\n".join(lines))
+        self.stdout.write(f"model card: {folder / 'card.md'}\njob {job.pk}")
 
     def _replicate(self, options: dict[str, Any]) -> None:
         from attend.insights.risk.oulad import replicate
