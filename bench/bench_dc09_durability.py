@@ -233,7 +233,10 @@ class ConsoleTap:
     def __init__(self, redis_url: str) -> None:
         from channels_redis.core import RedisChannelLayer
 
-        self.layer = RedisChannelLayer(hosts=[redis_url])
+        # As the app configures it (settings._redis_host): with redis-py's default 5 s read
+        # timeout, a blocking pop that times out while the receiver restarts can lose the
+        # message it popped, and the tap would count a push the console did receive as missed.
+        self.layer = RedisChannelLayer(hosts=[{"address": redis_url, "socket_timeout": None}])
         self.raised: Counter[int] = Counter()
         self.task: asyncio.Task[None] | None = None
 
