@@ -28,12 +28,13 @@ __all__ = [
     "handle",
     "handle_batch",
     "handle_batch_sync",
-    "handle_link_tests",
     "handle_sync",
     "load_accounts",
     "load_accounts_sync",
     "report",
     "report_sync",
+    "touch_heard",
+    "touch_heard_sync",
     "writes_records",
 ]
 
@@ -83,7 +84,7 @@ def handle_sync(event: Event) -> bool:
     return handle_batch_sync([event])[0]
 
 
-def handle_batch_sync(events: Sequence[Event], *, durable: bool = True) -> list[bool]:
+def handle_batch_sync(events: Sequence[Event]) -> list[bool]:
     """Commit a batch of events in one transaction; per event, True once it is committed.
 
     1. Which of the batch's devices are still active: one query; the full rows only for the
@@ -94,13 +95,8 @@ def handle_batch_sync(events: Sequence[Event], *, durable: bool = True) -> list[
        its own writes.
     3. Every device heard from is marked seen with one UPDATE.
     4. If the transaction itself fails, the exception propagates: none is ACKed.
-
-    `durable=False` is for batches of link tests only (`writes_records` false for each):
-    on PostgreSQL their commit does not wait for the WAL flush. A crash of the database
-    server could then forget the last moment's "last heard" times — never an alarm,
-    cancel or position, which always go through a durable batch.
     """
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from attend.devices.models import Device
 
@@ -108,9 +104,6 @@ def handle_batch_sync(events: Sequence[Event], *, durable: bool = True) -> list[
     active = Device.objects.filter(pk__in=ids, revoked_at=None)
     writers = {e.device_id for e in events if e.device_id is not None and writes_records(e)}
     with transaction.atomic():
-        if not durable and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         # Most frames are link tests: for them, knowing the device is still active is enough;
         # the full rows (with the officer) are read only for alarms, cancels and positions.
         live = set(active.values_list("pk", flat=True))
@@ -146,16 +139,19 @@ def _commit_one(event: Event, live: set[int], devices: Mapping[int, Device]) -> 
     return True
 
 
-def _touch(events: Sequence[Event]) -> None:
-    """Last heard = the latest receipt time per device, in one UPDATE for the batch (the
-    times differ by the length of one commit at most)."""
+def _touch(events: Sequence[Event], *, only_active: bool = False) -> None:
+    """Last heard = the latest receipt time of the batch, in one UPDATE (the times differ by
+    the length of one commit, or one `HeardLater` interval, at most)."""
     from attend.devices.models import Device
 
-    if not events:
-        return
-    latest = max(e.received_at for e in events if e.received_at is not None)
+    times = [e.received_at for e in events if e.received_at is not None]
     ids = sorted({e.device_id for e in events if e.device_id is not None})
-    Device.objects.filter(pk__in=ids).update(last_seen_at=latest)
+    if not times or not ids:
+        return
+    devices = Device.objects.filter(pk__in=ids)
+    if only_active:
+        devices = devices.filter(revoked_at=None)
+    devices.update(last_seen_at=max(times))
 
 
 def _commit(event: Event, device: Device) -> None:
@@ -294,14 +290,25 @@ async def handle_batch(events: Sequence[Event]) -> list[bool]:
     return await sync_to_async(_fresh(handle_batch_sync))(events)
 
 
-def _link_tests(events: Sequence[Event]) -> list[bool]:
-    return handle_batch_sync(events, durable=False)
+def touch_heard_sync(events: Sequence[Event]) -> list[bool]:
+    """Last heard for the link tests of the last second: one UPDATE, nothing else.
+
+    The receiver ACKed them already (`HeardLater`), so there is nothing to decide per event;
+    the less Python this does, the less it holds the interpreter lock while frames wait.
+    Revoked devices are left alone. Not waiting for the WAL flush, as for link tests before.
+    """
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        _touch(events, only_active=True)
+    return [True] * len(events)
 
 
-async def handle_link_tests(events: Sequence[Event]) -> list[bool]:
-    """Link-test batches in their own worker thread (and database connection), so they never
-    queue behind an alarm's durable commit."""
-    return await sync_to_async(_fresh(_link_tests), thread_sensitive=False)(events)
+async def touch_heard(events: Sequence[Event]) -> list[bool]:
+    return await sync_to_async(_fresh(touch_heard_sync), thread_sensitive=False)(events)
 
 
 async def report(transition: Transition) -> None:

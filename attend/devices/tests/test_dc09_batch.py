@@ -17,7 +17,11 @@ from attend.devices.actions import register_dc09_device, revoke_device
 from attend.devices.dc09 import Event, decide, encode_message
 from attend.devices.dc09.batch import GroupCommit, HeardLater, TwoLanes
 from attend.devices.dc09.decide import EventKind
-from attend.devices.dc09.django_handler import handle_batch_sync, load_accounts_sync
+from attend.devices.dc09.django_handler import (
+    handle_batch_sync,
+    load_accounts_sync,
+    touch_heard_sync,
+)
 from attend.devices.models import Device
 from attend.safety.models import Alarm
 from attend.test import BaseTestCase
@@ -122,13 +126,18 @@ class BatchCommitTests(BaseTestCase):
         self.assertEqual((seen[self.badge.pk], seen[self.tester.pk]), (self.now, self.now))
         self.assertIsNone(seen[self.homeless.pk])  # its refused panic left nothing behind
 
-    def test_it_commits_link_tests_without_waiting_for_the_flush_only_when_asked(self) -> None:
-        tests = [self.event("12AC", "NULL", "")]
-        for durable, setting in ((False, "SET LOCAL synchronous_commit TO OFF"), (True, None)):
-            with CaptureQueriesContext(connection) as queries:
-                self.assertEqual(handle_batch_sync(tests, durable=durable), [True])
-            relaxed = any("synchronous_commit" in q["sql"] for q in queries)
-            self.assertEqual(relaxed, setting is not None and connection.vendor == "postgresql")
+    def test_it_writes_a_seconds_link_tests_in_one_update_sparing_revoked_devices(self) -> None:
+        tests = [self.event(account, "NULL", "") for account in ("12AB", "12AC", "12AD")]
+        revoke_device(device=self.revoked, by=self.dana)
+        with CaptureQueriesContext(connection) as queries:
+            self.assertEqual(touch_heard_sync(tests), [True, True, True])
+        on_devices = [q["sql"].split()[0] for q in queries if '"devices_device"' in q["sql"]]
+        self.assertEqual(on_devices, ["UPDATE"])
+        relaxed = any("synchronous_commit TO OFF" in q["sql"] for q in queries)
+        self.assertEqual(relaxed, connection.vendor == "postgresql")  # link tests only
+        seen = dict(Device.objects.values_list("pk", "last_seen_at"))
+        self.assertEqual((seen[self.badge.pk], seen[self.tester.pk]), (self.now, self.now))
+        self.assertIsNone(seen[self.revoked.pk])
 
 
 def test_it_sends_alarms_and_link_tests_down_separate_lanes() -> None:

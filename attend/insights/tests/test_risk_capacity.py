@@ -10,17 +10,14 @@ from django.db import connection
 from django.test import SimpleTestCase
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
-from attend.attendance.models import AttendanceEvent
 from attend.audit.models import ChangeLog
 from attend.insights import actions
-from attend.insights.choices import ModelStatus
 from attend.insights.models import ModelVersion, RiskCapacity, RiskScore
 from attend.insights.queries import district_capacity
-from attend.insights.risk.app import register_run, score_district
+from attend.insights.risk.app import score_district
 from attend.insights.risk.capacity import Capacity, OfficerCapacity, school_k
-from attend.insights.risk.testing import trained_run
+from attend.insights.risk.testing import ADA_NINE_DAYS, activate_for_cast, record_absences
 from attend.test import BaseTestCase
 
 AS_OF = dt.date(2026, 3, 2)
@@ -175,19 +172,8 @@ class CapacityScoringTests(BaseTestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
-        for school in (cls.lincoln, cls.roosevelt):
-            cls.make_calendar(school, dt.date(2025, 9, 1), 200)
-        days = [dt.date(2026, 2, 9) + dt.timedelta(days=n) for n in range(21)]
-        for day in [d for d in days if d.weekday() < 5][:9]:
-            AttendanceEvent.objects.create(
-                student=cls.ada,
-                school=cls.lincoln,
-                event_date=day,
-                category="unexcused",
-                recorded_at=timezone.make_aware(dt.datetime.combine(day, dt.time(12))),
-            )
-        cls.version = register_run(trained_run(), district=cls.district, by=cls.dana)
-        actions.change_model_status(version=cls.version, to=ModelStatus.ACTIVE, by=cls.dana)
+        record_absences(cls.ada, cls.lincoln, ADA_NINE_DAYS)
+        cls.version = activate_for_cast(cls)
 
     def _flagged(self) -> dict[int, set[str]]:
         score_district(district=self.district, as_of=AS_OF, by=self.dana)

@@ -12,7 +12,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
 
 from attend.attendance.models import AttendanceEvent
 from attend.audit.models import ChangeLog
@@ -23,8 +22,13 @@ from attend.insights import actions
 from attend.insights.choices import DismissReason, FlagStatus, ModelStatus
 from attend.insights.models import FlagReview, ModelVersion, RiskScore
 from attend.insights.risk import store
-from attend.insights.risk.app import register_run, score_district
-from attend.insights.risk.testing import trained_run
+from attend.insights.risk.app import score_district
+from attend.insights.risk.testing import (
+    ADA_NINE_DAYS,
+    activate_for_cast,
+    record_absences,
+    trained_run,
+)
 from attend.jobs.choices import JobStatus
 from attend.roster.models import Student
 from attend.test import BaseTestCase
@@ -237,28 +241,10 @@ class NightlyScoringTests(BaseTestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
-        for school in (cls.lincoln, cls.roosevelt):
-            cls.make_calendar(school, dt.date(2025, 9, 1), 200)
         # Ada: nine absences in the last three weeks (7% of her days: not chronic yet).
-        days = [dt.date(2026, 2, 9) + dt.timedelta(days=n) for n in range(21)]
-        weekdays = [d for d in days if d.weekday() < 5][:9]
-        cls._absent(cls.ada, cls.lincoln, weekdays)
-        cls._absent(cls.cora, cls.roosevelt, [dt.date(2025, 10, 6)])
-        folder = trained_run()
-        cls.version = register_run(folder, district=cls.district, by=cls.dana)
-        actions.change_model_status(version=cls.version, to=ModelStatus.ACTIVE, by=cls.dana)
-
-    @classmethod
-    def _absent(cls, student: Student, school: Any, days: list[dt.date]) -> None:
-        for day in days:
-            noon = timezone.make_aware(dt.datetime.combine(day, dt.time(12)))
-            AttendanceEvent.objects.create(
-                student=student,
-                school=school,
-                event_date=day,
-                category="unexcused",
-                recorded_at=noon,
-            )
+        record_absences(cls.ada, cls.lincoln, ADA_NINE_DAYS)
+        record_absences(cls.cora, cls.roosevelt, [dt.date(2025, 10, 6)])
+        cls.version = activate_for_cast(cls)
 
     def test_it_scores_every_enrolled_student_as_a_job_and_flags_the_top_k(self) -> None:
         job = score_district(district=self.district, as_of=AS_OF, by=self.dana)

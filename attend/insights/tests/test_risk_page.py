@@ -12,8 +12,7 @@ from attend.insights import actions
 from attend.insights.choices import DismissReason, FlagStatus, ModelStatus
 from attend.insights.flags import Cell, misidentification
 from attend.insights.models import FlagReview, InsightsRun, ModelVersion, StudentSnapshot
-from attend.insights.risk.app import register_run
-from attend.insights.risk.testing import trained_run
+from attend.insights.risk.testing import activate_for_cast
 from attend.roster.models import School, Student
 from attend.test import BaseTestCase
 
@@ -26,10 +25,7 @@ class ModelPageTests(BaseTestCase):
     @classmethod
     def setUpTestData(cls) -> None:
         super().setUpTestData()
-        for school in (cls.lincoln, cls.roosevelt):
-            cls.make_calendar(school, dt.date(2025, 9, 1), 200)
-        cls.version = register_run(trained_run(), district=cls.district, by=cls.dana)
-        actions.change_model_status(version=cls.version, to=ModelStatus.ACTIVE, by=cls.dana)
+        cls.version = activate_for_cast(cls)
         cls._flag(OCTOBER, cls.ada, cls.cora)
         actions.dismiss_flag(
             review=FlagReview.objects.get(student=cls.ada),

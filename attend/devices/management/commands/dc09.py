@@ -29,7 +29,7 @@ def receiver_handler() -> TwoLanes:
     return TwoLanes(
         urgent=django_handler.writes_records,
         durable=GroupCommit(django_handler.handle_batch),
-        relaxed=HeardLater(django_handler.handle_link_tests),
+        relaxed=HeardLater(django_handler.touch_heard),
     )
 
 
