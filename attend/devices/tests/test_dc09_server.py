@@ -234,3 +234,16 @@ def test_it_serves_many_connections_at_once() -> None:
             assert len(store.events) == 50
 
     run(scenario())
+
+
+def test_a_handler_slower_than_the_timeout_gets_no_ack_and_the_next_frame_does() -> None:
+    async def scenario() -> None:
+        store = FakeStore(delay=0.3)
+        async for receiver, _port in running(store, handler_timeout=0.05):
+            assert await receiver.answer(PANIC[0]) is None  # no ACK: the panel will resend
+            assert receiver.counts["handler_failures"] == 1
+            store.delay = 0.0
+            assert await receiver.answer(PANIC[0]) == PANIC[1]
+            assert [e.seq for e in store.events] == ["0001"]  # the timed-out one never landed
+
+    run(scenario())
