@@ -8,10 +8,11 @@ the device and the alarm an event refers to.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asgiref.sync import sync_to_async
 
@@ -286,8 +287,28 @@ async def handle(event: Event) -> bool:
     return await sync_to_async(_fresh(handle_sync))(event)
 
 
+def _batch_deferred(events: Sequence[Event]) -> tuple[list[bool], list[dict[str, Any]]]:
+    from attend.safety.live import deferred
+
+    with deferred() as pushes:
+        outcomes = handle_batch_sync(events)
+    return outcomes, pushes
+
+
+_pushing: set[asyncio.Task[None]] = set()
+
+
 async def handle_batch(events: Sequence[Event]) -> list[bool]:
-    return await sync_to_async(_fresh(handle_batch_sync))(events)
+    """`handle_batch_sync` in the worker thread; the console events it committed are sent
+    from the event loop in a task of their own, so the ACKs do not wait for them."""
+    from attend.safety.live import publish_many
+
+    outcomes, pushes = await sync_to_async(_fresh(_batch_deferred))(events)
+    if pushes:
+        task = asyncio.ensure_future(publish_many(pushes))
+        _pushing.add(task)  # keep a reference until it is done
+        task.add_done_callback(_pushing.discard)
+    return outcomes
 
 
 def touch_heard_sync(events: Sequence[Event]) -> list[bool]:

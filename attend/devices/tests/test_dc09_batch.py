@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from typing import Any
+from unittest import mock
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -18,6 +19,7 @@ from attend.devices.dc09 import Event, decide, encode_message
 from attend.devices.dc09.batch import GroupCommit, HeardLater, TwoLanes
 from attend.devices.dc09.decide import EventKind
 from attend.devices.dc09.django_handler import (
+    _batch_deferred,
     handle_batch_sync,
     load_accounts_sync,
     touch_heard_sync,
@@ -125,6 +127,18 @@ class BatchCommitTests(BaseTestCase):
         seen = dict(Device.objects.values_list("pk", "last_seen_at"))
         self.assertEqual((seen[self.badge.pk], seen[self.tester.pk]), (self.now, self.now))
         self.assertIsNone(seen[self.homeless.pk])  # its refused panic left nothing behind
+
+    def test_it_hands_back_the_console_events_of_a_batch_instead_of_sending_them(self) -> None:
+        panic = self.event("12AB", "ADM-CID", "#12AB|1120 01 001")
+        with (
+            mock.patch("attend.safety.live.publish_now") as sent_now,
+            self.captureOnCommitCallbacks(execute=True),
+        ):
+            outcomes, pushes = _batch_deferred([panic])
+        self.assertEqual(outcomes, [True])
+        sent_now.assert_not_called()  # the receiver sends them after its ACKs
+        alarm = Alarm.objects.get()
+        self.assertEqual([(p["type"], p["alarm_id"]) for p in pushes], [("alarm.raised", alarm.pk)])
 
     def test_it_writes_a_seconds_link_tests_in_one_update_sparing_revoked_devices(self) -> None:
         tests = [self.event(account, "NULL", "") for account in ("12AB", "12AC", "12AD")]
@@ -237,3 +251,20 @@ def test_the_receiver_writes_pending_last_heard_times_when_it_stops() -> None:
         return sizes
 
     assert run(scenario()) == [1]
+
+
+def test_collected_console_events_go_out_in_order_from_async_code() -> None:
+    from channels.layers import get_channel_layer
+
+    from attend.safety.live import GROUP, publish_many
+
+    async def scenario() -> list[str]:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(GROUP, channel)
+        await publish_many([{"type": "alarm.raised", "alarm_id": 1}, {"type": "x", "alarm_id": 1}])
+        got = [await layer.receive(channel) for _ in range(2)]
+        await layer.group_discard(GROUP, channel)
+        return [message["event"]["type"] for message in got]
+
+    assert run(scenario()) == ["alarm.raised", "x"]
