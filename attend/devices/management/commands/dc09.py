@@ -22,14 +22,21 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def receiver_handler() -> TwoLanes:
+def receiver_handler(commits: django_handler.CommitProcess | None = None) -> TwoLanes:
     """Two lanes (see dc09/batch.py): alarms, cancels and positions in one durable transaction
     per batch of waiting frames — the commit, not the frame, is the unit of cost — each ACKed
-    after it; link tests ACKed at once, their "last heard" written once a second."""
+    after it; link tests ACKed at once, their "last heard" written once a second. With
+    `commits`, the database work runs in that child process (see `CommitProcess`)."""
+    if commits is None:
+        return TwoLanes(
+            urgent=django_handler.writes_records,
+            durable=GroupCommit(django_handler.handle_batch),
+            relaxed=HeardLater(django_handler.touch_heard),
+        )
     return TwoLanes(
         urgent=django_handler.writes_records,
-        durable=GroupCommit(django_handler.handle_batch),
-        relaxed=HeardLater(django_handler.touch_heard),
+        durable=GroupCommit(commits.handle_batch),
+        relaxed=HeardLater(commits.touch_heard),
     )
 
 
@@ -51,8 +58,9 @@ class Command(BaseCommand):
 
     async def _run(self, host: str, port: int, duplicate: float, limit: float | None) -> None:
         """1. Start TCP + UDP. 2. Wait for SIGINT/SIGTERM (or `limit`). 3. Close cleanly."""
+        commits = django_handler.CommitProcess()
         receiver = Receiver(
-            handler=receiver_handler(),
+            handler=receiver_handler(commits),
             load_accounts=django_handler.load_accounts,
             on_supervision=django_handler.report,
             duplicate_seconds=duplicate,
@@ -67,4 +75,5 @@ class Command(BaseCommand):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), limit)
         await receiver.stop()
+        commits.close()
         self.stdout.write(f"stopped; {dict(receiver.counts)}")
