@@ -16,6 +16,7 @@ from attend.jobs.models import Job, JobTransition, Schedule
 
 if TYPE_CHECKING:
     from attend.accounts.models import User
+    from attend.roster.models import District
 
 
 def _move(job: Job, to: JobStatus, note: str = "") -> None:
@@ -27,9 +28,16 @@ def _move(job: Job, to: JobStatus, note: str = "") -> None:
 
 @transaction.atomic
 def create_job(
-    *, kind: str, title: str, created_by: User | None, params: dict[str, Any] | None = None
+    *,
+    kind: str,
+    title: str,
+    created_by: User | None,
+    params: dict[str, Any] | None = None,
+    district: District | None = None,
 ) -> Job:
-    job = Job.objects.create(kind=kind, title=title, created_by=created_by, params=params or {})
+    job = Job.objects.create(
+        kind=kind, title=title, created_by=created_by, params=params or {}, district=district
+    )
     JobTransition.objects.create(job=job, to_status=JobStatus.QUEUED)
     record_change(actor=created_by, action="job.create", target=job, data={"kind": kind})
     return job
@@ -78,10 +86,13 @@ def running_job(
     created_by: User | None,
     params: dict[str, Any] | None = None,
     total: int = 0,
+    district: District | None = None,
 ) -> Iterator[Job]:
     """Create and start a Job; if the body raises, fail the job with the reason and re-raise.
     The body finishes the job itself (`finish_job`) with its counts."""
-    job = create_job(kind=kind, title=title, created_by=created_by, params=params)
+    job = create_job(
+        kind=kind, title=title, created_by=created_by, params=params, district=district
+    )
     start_job(job=job, total=total)
     try:
         yield job
@@ -156,3 +167,10 @@ def claim_due(*, kind: ScheduleKind, now: dt.datetime) -> dt.datetime | None:
 
 def record_schedule_job(*, kind: ScheduleKind, job: Job) -> None:
     Schedule.objects.filter(kind=kind).update(last_job=job)
+
+
+def assign_district(*, job: Job, district: District) -> None:
+    """Record whose data a job touched once that is known (an import learns it from its
+    files); a job already assigned keeps its district."""
+    Job.objects.filter(pk=job.pk, district__isnull=True).update(district=district)
+    job.district = job.district or district

@@ -16,6 +16,11 @@ class Job(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Whose data the job touched, when it is one district's (a district's risk scores, an
+    # import once its district is known). Null: the whole installation (nightly insights).
+    district = models.ForeignKey(
+        "roster.District", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -15,9 +15,16 @@ JOB_ROLES = [Role.DISTRICT_ADMIN, Role.ANALYST, Role.SUPERVISOR, Role.OFFICER]
 @roles_required(JOB_ROLES)
 def job_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
+    visible = jobs_for(user)
+    schedules = list(schedules_for(user))
+    last_jobs = [s.last_job_id for s in schedules if s.last_job_id]
     context = {
-        "jobs": jobs_for(user)[:100],
-        "schedules": schedules_for(user),
+        "jobs": visible[:100],
+        "schedules": schedules,
+        # A schedule's last run is linked only for those who may open it.
+        "linked": set(visible.filter(pk__in=last_jobs).values_list("pk", flat=True))
+        if last_jobs
+        else set(),
         "show_schedules": user.role == Role.DISTRICT_ADMIN,
     }
     return render(request, "jobs/job_list.html", context)

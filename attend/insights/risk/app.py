@@ -121,6 +121,7 @@ def score_district(*, district: District, as_of: dt.date, by: User | None = None
         title=f"Risk scores as of {as_of} ({district.name})",
         created_by=by,
         params={"as_of": as_of.isoformat(), "district": district.lea_id},
+        district=district,
     )
     jobs.start_job(job=job, total=1 + 2 * len(versions))
     try:
@@ -213,6 +214,7 @@ def train_job(
             "as_of": as_of.isoformat() if as_of else None,
             "district": district.lea_id if district else None,
         },
+        district=district,
     )
     jobs.start_job(job=job, total=len(TRAIN_STAGES) + (1 if district else 0))
     step = _steps(job, watch)

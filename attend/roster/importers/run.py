@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 
 from attend.audit.actions import record_change
-from attend.jobs.actions import create_job, fail_job, finish_job, report_progress, start_job
+from attend.jobs.actions import (
+    assign_district,
+    create_job,
+    fail_job,
+    finish_job,
+    report_progress,
+    start_job,
+)
 from attend.jobs.models import Job
 from attend.roster.importers.batch import Batch
 from attend.roster.importers.checks import (
@@ -101,6 +108,8 @@ def run_import(
     try:
         reader(batch, lambda line: report_progress(job=job, done=0, line=line))
         district = _prepare(batch, district)
+        if district is not None and district.pk is not None:  # an existing district
+            assign_district(job=job, district=district)
         _collect(result, batch)
         if result.error_count and not skip_invalid:
             fail_job(job=job, reason=result.summary(), errors=result.errors)
@@ -114,6 +123,8 @@ def run_import(
         # and the Job must say so rather than stay "running".
         fail_job(job=job, reason=f"import stopped: {type(crash).__name__}: {crash}"[:300])
         raise
+    if district.pk is not None:  # a district this import created has its row only now
+        assign_district(job=job, district=district)
     finish_job(job=job, counts=result.counts(), errors=result.errors)
     return result
 
