@@ -20,30 +20,26 @@ if TYPE_CHECKING:
 def run_app_mode(*, as_of: dt.date, by: User | None = None) -> InsightsRun:
     """1. A Job row. 2. Read the year from the database. 3. Compute. 4. Store snapshots."""
     school_year = school_year_of(as_of)
-    job = jobs.create_job(
+    with jobs.running_job(
         kind="insights",
         title=f"Attendance insights as of {as_of}",
         created_by=by,
         params={"as_of": as_of.isoformat()},
-    )
-    jobs.start_job(job=job, total=3)
-    try:
+        total=3,
+    ) as job:
         start, _ = school_year_bounds(school_year)
         inputs = database_input(school_year, start, as_of)
         jobs.report_progress(job=job, done=1, line="read the ledger")
         result = compute(source=inputs, as_of=as_of)
         jobs.report_progress(job=job, done=2, line=f"computed {result.metrics.num_rows} rows")
         run = store_results(result=result, as_of=as_of, school_year=school_year, by=by, job=job)
-    except Exception as error:
-        jobs.fail_job(job=job, reason=f"{type(error).__name__}: {error}")
-        raise
-    counts = {
-        "students": result.metrics.num_rows,
-        "flags": result.flags.num_rows,
-        "quality findings": result.quality.num_rows,
-    }
-    jobs.report_progress(job=job, done=3)
-    jobs.finish_job(job=job, counts=counts)
+        counts = {
+            "students": result.metrics.num_rows,
+            "flags": result.flags.num_rows,
+            "quality findings": result.quality.num_rows,
+        }
+        jobs.report_progress(job=job, done=3)
+        jobs.finish_job(job=job, counts=counts)
     return run
 
 

@@ -116,20 +116,15 @@ def score_district(*, district: District, as_of: dt.date, by: User | None = None
         raise actions.RiskError(
             f"{district.name} has no active risk model: train one and activate it first."
         )
-    job = jobs.create_job(
+    with jobs.running_job(
         kind="risk_score",
         title=f"Risk scores as of {as_of} ({district.name})",
         created_by=by,
         params={"as_of": as_of.isoformat(), "district": district.lea_id},
+        total=1 + 2 * len(versions),
         district=district,
-    )
-    jobs.start_job(job=job, total=1 + 2 * len(versions))
-    try:
-        counts = _score_versions(job, district, as_of, versions, by)
-    except Exception as error:
-        jobs.fail_job(job=job, reason=f"{type(error).__name__}: {error}")
-        raise
-    jobs.finish_job(job=job, counts=counts)
+    ) as job:
+        jobs.finish_job(job=job, counts=_score_versions(job, district, as_of, versions, by))
     return job
 
 
