@@ -27,15 +27,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CommitProcess",
     "alarm_key",
-    "handle",
-    "handle_batch",
     "handle_batch_sync",
     "handle_sync",
     "load_accounts",
     "load_accounts_sync",
     "report",
     "report_sync",
-    "touch_heard",
     "touch_heard_sync",
     "writes_records",
 ]
@@ -284,10 +281,6 @@ async def load_accounts() -> Mapping[str, Account]:
     return await sync_to_async(_fresh(_load))(None)
 
 
-async def handle(event: Event) -> bool:
-    return await sync_to_async(_fresh(handle_sync))(event)
-
-
 def _batch_deferred(events: Sequence[Event]) -> tuple[list[bool], list[dict[str, Any]]]:
     from attend.safety.live import deferred
 
@@ -308,13 +301,6 @@ def _push_later(pushes: list[dict[str, Any]]) -> None:
         task = asyncio.ensure_future(publish_many(pushes))
         _pushing.add(task)  # keep a reference until it is done
         task.add_done_callback(_pushing.discard)
-
-
-async def handle_batch(events: Sequence[Event]) -> list[bool]:
-    """`handle_batch_sync` in a worker thread of this process."""
-    outcomes, pushes = await sync_to_async(_fresh(_batch_deferred))(events)
-    _push_later(pushes)
-    return outcomes
 
 
 def _child_setup() -> None:
@@ -386,10 +372,6 @@ def touch_heard_sync(events: Sequence[Event]) -> list[bool]:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         _touch(events, only_active=True)
     return [True] * len(events)
-
-
-async def touch_heard(events: Sequence[Event]) -> list[bool]:
-    return await sync_to_async(_fresh(touch_heard_sync), thread_sensitive=False)(events)
 
 
 async def report(transition: Transition) -> None:

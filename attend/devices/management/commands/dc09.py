@@ -22,17 +22,11 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def receiver_handler(commits: django_handler.CommitProcess | None = None) -> TwoLanes:
+def receiver_handler(commits: django_handler.CommitProcess) -> TwoLanes:
     """Two lanes (see dc09/batch.py): alarms, cancels and positions in one durable transaction
     per batch of waiting frames — the commit, not the frame, is the unit of cost — each ACKed
-    after it; link tests ACKed at once, their "last heard" written once a second. With
-    `commits`, the database work runs in that child process (see `CommitProcess`)."""
-    if commits is None:
-        return TwoLanes(
-            urgent=django_handler.writes_records,
-            durable=GroupCommit(django_handler.handle_batch),
-            relaxed=HeardLater(django_handler.touch_heard),
-        )
+    after it; link tests ACKed at once, their "last heard" written once a second. The
+    database work runs in the `commits` child process (see `CommitProcess`)."""
     return TwoLanes(
         urgent=django_handler.writes_records,
         durable=GroupCommit(commits.handle_batch),
